@@ -1,0 +1,44 @@
+// modkit/categories/objects.h - domain objects shared by the standard categories.
+//
+// Each is a small struct of borrowed modkit_str views, owned by the host and valid only for
+// the duration of the callback that receives it. struct_size comes first so hosts can append
+// fields in later minors; read appended fields only after MODKIT_HAS_FIELD says they exist.
+#pragma once
+
+#include "../str.h"
+
+MODKIT_EXTERN_C_BEGIN
+
+// A room event, as Synapse's EventBase shows it to modules.
+typedef struct modkit_event {
+   uint32_t struct_size;
+   modkit_str event_id;
+   modkit_str room_id;
+   modkit_str sender;
+   modkit_str type;          // e.g. "m.room.message"
+   modkit_str state_key;     // absent ({NULL, 0}) for non-state events
+   modkit_str content_json;  // the event's content object, JSON text
+   modkit_str unsigned_json; // JSON object; may be absent
+   int64_t origin_server_ts; // milliseconds since the epoch
+} modkit_event;
+
+// A user's public profile (Synapse's UserProfile).
+typedef struct modkit_user_profile {
+   uint32_t struct_size;
+   modkit_str user_id;
+   modkit_str display_name; // may be absent
+   modkit_str avatar_url;   // may be absent
+} modkit_user_profile;
+
+// Metadata of an uploaded or downloaded media file (Synapse's FileInfo).
+typedef struct modkit_media_file_info {
+   uint32_t struct_size;
+   modkit_str server_name; // absent for local media
+   modkit_str media_id;
+   modkit_str upload_name; // may be absent
+   modkit_str media_type;  // e.g. "image/png"
+   uint64_t media_length;  // bytes
+   bool is_thumbnail;
+} modkit_media_file_info;
+
+MODKIT_EXTERN_C_END

@@ -1,0 +1,218 @@
+// modkit/loader.h - the loader's C API, for hosts in any language.
+//
+// A host creates a loader with the categories it supports, loads a host config (JSON:
+// {"module_path": [...], "modules": [{"module": ..., "config": {...}}]}), dispatches callbacks
+// through the registry, and destroys the loader, which unloads every module in reverse order.
+//
+// Ownership: every pointer a modkit_loader_* function returns is owned by the loader. Unless a
+// function says otherwise, it stays valid until the next call that loads, unloads or reloads
+// modules on that loader, or until modkit_loader_destroy.
+// Threads: functions that change the module set ([main-thread]) must not run concurrently with
+// each other or with dispatch. Read-only functions marked [thread-safe] may run concurrently
+// with each other and with dispatch.
+#pragma once
+
+#include <modkit/modkit.h>
+
+#if defined(MODKIT_LOADER_BUILD)
+#   define MODKIT_LOADER_API __attribute__((visibility("default")))
+#else
+#   define MODKIT_LOADER_API
+#endif
+
+MODKIT_EXTERN_C_BEGIN
+
+typedef struct modkit_loader modkit_loader;
+
+// Receives every log line: the loader's own (module == NULL) and modules' (module = its name).
+// message is valid only during the call. Called from whichever thread logged.
+typedef void (*modkit_loader_log_fn)(void *user_data, modkit_log_level level, const char *module,
+                                     modkit_str message);
+
+// Host-specific services handed to modules through modkit_host_api.get_extension.
+typedef const void *(*modkit_loader_extension_fn)(void *user_data, const char *extension_id);
+
+typedef struct modkit_loader_options {
+   uint32_t struct_size; // sizeof(modkit_loader_options)
+
+   // The categories this host dispatches. The array and the descriptors are borrowed and
+   // must outlive the loader.
+   const modkit_category *const *categories;
+   size_t category_count;
+
+   // Relative "module_path" entries resolve against this directory; NULL: the current one.
+   // modkit_loader_load_file sets it to the config file's directory when it is NULL.
+   const char *base_dir;
+
+   modkit_loader_log_fn log;   // NULL: lines go to stderr
+   void *log_user_data;
+
+   // Development only: accept module files owned by any user. Off by default; logged when on.
+   bool allow_any_owner;
+
+   // Web paths modules may not register under (e.g. "/_matrix/"); borrowed.
+   const char *const *reserved_web_prefixes;
+   size_t reserved_web_prefix_count;
+
+   modkit_loader_extension_fn get_extension; // NULL: modules see no extensions
+   void *extension_user_data;
+} modkit_loader_options;
+
+// Creates a loader. options is copied (not the arrays it points to).
+// Returns MODKIT_E_INVALID_ARGUMENT for a malformed category (the log says which).
+// [main-thread]
+MODKIT_LOADER_API modkit_status modkit_loader_create(const modkit_loader_options *options,
+                                                     modkit_loader **out);
+
+// Unloads every module in reverse config order (deinit, then dlclose) and frees the loader.
+// No dispatch may be running. NULL is ignored.
+// [main-thread]
+MODKIT_LOADER_API void modkit_loader_destroy(modkit_loader *loader);
+
+// Loads every module of a host config, in order: resolve, trust, inspect, link, configure
+// (schema, parse_config) and then init. All or nothing: the static and configuration stages
+// run for every module and all their errors are collected; if any failed, or an init fails,
+// the modules already initialised are unloaded again and the call fails. The errors are then
+// read with modkit_loader_error_count/_at. May be called once per loader.
+// [main-thread]
+MODKIT_LOADER_API modkit_status modkit_loader_load(modkit_loader *loader, const char *config_json,
+                                                   size_t config_size);
+
+// The same, reading the config from a file.
+// [main-thread]
+MODKIT_LOADER_API modkit_status modkit_loader_load_file(modkit_loader *loader, const char *path);
+
+// ---- errors of the last failed call, as data ----
+
+typedef struct modkit_loader_error {
+   uint32_t struct_size;
+   modkit_status code;
+   const char *stage;   // "config", "resolve", "trust", "inspect", "link", "configure", "init"
+   const char *module;  // the module as named in the host config ("" if unknown)
+   const char *file;    // the resolved file ("" before resolution)
+   const char *pointer; // JSON pointer into the host config, e.g. "/modules/1/config/max_size"
+   const char *message; // what was expected and what was found
+   const char *text;    // all of the above as one line, for humans
+} modkit_loader_error;
+
+// [thread-safe]
+MODKIT_LOADER_API size_t modkit_loader_error_count(const modkit_loader *loader);
+// NULL when index is out of range. [thread-safe]
+MODKIT_LOADER_API const modkit_loader_error *modkit_loader_error_at(const modkit_loader *loader,
+                                                                    size_t index);
+
+// ---- loaded modules ----
+
+typedef struct modkit_loader_module {
+   uint32_t struct_size;
+   const char *name;        // from the module's descriptor
+   const char *version;
+   const char *description; // "" when the module has none
+   const char *path;        // the file that was checked and loaded
+   const char *config_json; // the normalised config that init received
+   size_t position;         // index in the host config's "modules" array
+} modkit_loader_module;
+
+// [thread-safe]
+MODKIT_LOADER_API size_t modkit_loader_module_count(const modkit_loader *loader);
+// In config order; NULL when out of range. [thread-safe]
+MODKIT_LOADER_API const modkit_loader_module *modkit_loader_module_at(const modkit_loader *loader,
+                                                                      size_t index);
+
+// ---- the registry ----
+
+// One module's callback for a slot. fn is the slot's function pointer; cast it to the slot's
+// type (the category header's callbacks struct) before calling it with user_data first.
+typedef struct modkit_loader_entry {
+   void (*fn)(void);
+   void *user_data;
+   uint32_t module_index; // index for modkit_loader_module_at
+   uint32_t reserved;
+} modkit_loader_entry;
+
+// Every registrant of one slot, in config order.
+typedef struct modkit_loader_slot {
+   const modkit_category *category;
+   const modkit_slot_desc *desc;
+   const modkit_loader_entry *entries;
+   size_t count;
+} modkit_loader_slot;
+
+// Finds a slot by category ID and slot index (the category header's slot enum) or name.
+// MODKIT_E_NOT_FOUND for a category the loader was not created with or an unknown slot.
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_slot_at(const modkit_loader *loader,
+                                                      const char *category_id,
+                                                      uint32_t slot_index,
+                                                      const modkit_loader_slot **out);
+MODKIT_LOADER_API modkit_status modkit_loader_find_slot(const modkit_loader *loader,
+                                                        const char *category_id,
+                                                        const char *slot_name,
+                                                        const modkit_loader_slot **out);
+
+// A web resource a module registered.
+typedef struct modkit_loader_web_resource {
+   const char *path;
+   modkit_web_handler handler;
+   void *user_data;
+   uint32_t module_index;
+} modkit_loader_web_resource;
+
+// [thread-safe]
+MODKIT_LOADER_API size_t modkit_loader_web_resource_count(const modkit_loader *loader);
+MODKIT_LOADER_API const modkit_loader_web_resource *
+modkit_loader_web_resource_at(const modkit_loader *loader, size_t index);
+
+// A cached function a module registered.
+typedef struct modkit_loader_cache {
+   const char *name;
+   uint32_t module_index;
+} modkit_loader_cache;
+
+// [thread-safe]
+MODKIT_LOADER_API size_t modkit_loader_cache_count(const modkit_loader *loader);
+MODKIT_LOADER_API const modkit_loader_cache *modkit_loader_cache_at(const modkit_loader *loader,
+                                                                    size_t index);
+
+// Invalidates module_name's cached function name: the entry for key_json (a JSON array), or
+// every entry when key_json is NULL. MODKIT_E_NOT_FOUND when no such cache is registered.
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_invalidate_cache(modkit_loader *loader,
+                                                               const char *module_name,
+                                                               const char *name,
+                                                               const modkit_str *key_json);
+
+// ---- calls into modules ----
+
+// The per-call handle. Hosts fill one in (usually on the stack) for each dispatch; modules see
+// it as opaque and read it through modkit_host_api's call_* functions.
+struct modkit_call {
+   uint32_t struct_size;            // sizeof(struct modkit_call)
+   uint32_t reserved;               // zero
+   modkit_str request_id;           // borrowed; may be empty
+   int64_t deadline_ns;             // CLOCK_MONOTONIC nanoseconds; 0 for none
+   const volatile int32_t *cancelled; // non-zero once cancelled; may be NULL
+};
+
+// Initialises a call handle with no deadline and no cancellation.
+// [thread-safe]
+static inline modkit_call modkit_call_make(modkit_str request_id) {
+   modkit_call c = {sizeof(modkit_call), 0, request_id, 0, (const volatile int32_t *)0};
+   return c;
+}
+
+// ---- HTTP responses for web resources ----
+
+// A response a handler writes through modkit_host_api's response_* functions.
+// [thread-safe] for distinct responses
+MODKIT_LOADER_API modkit_http_response *modkit_loader_response_create(void);
+MODKIT_LOADER_API void modkit_loader_response_destroy(modkit_http_response *response);
+MODKIT_LOADER_API int32_t modkit_loader_response_status(const modkit_http_response *response);
+MODKIT_LOADER_API modkit_str modkit_loader_response_body(const modkit_http_response *response);
+MODKIT_LOADER_API size_t modkit_loader_response_header_count(const modkit_http_response *response);
+// Header name and value; false when index is out of range.
+MODKIT_LOADER_API bool modkit_loader_response_header_at(const modkit_http_response *response,
+                                                        size_t index, modkit_str *name,
+                                                        modkit_str *value);
+
+MODKIT_EXTERN_C_END
