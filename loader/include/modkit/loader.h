@@ -82,6 +82,12 @@ MODKIT_LOADER_API modkit_status modkit_loader_load(modkit_loader *loader, const 
 // [main-thread]
 MODKIT_LOADER_API modkit_status modkit_loader_load_file(modkit_loader *loader, const char *path);
 
+// Writes a line through the loader's log sink, attributed to module (NULL: the host itself).
+// Hosts use it to report callback failures in the same stream as the loader's own lines.
+// [thread-safe]
+MODKIT_LOADER_API void modkit_loader_log(const modkit_loader *loader, modkit_log_level level,
+                                         const char *module, modkit_str message);
+
 // ---- errors of the last failed call, as data ----
 
 typedef struct modkit_loader_error {
@@ -200,6 +206,16 @@ static inline modkit_call modkit_call_make(modkit_str request_id) {
    modkit_call c = {sizeof(modkit_call), 0, request_id, 0, (const volatile int32_t *)0};
    return c;
 }
+
+// ---- output buffers for "*buf" parameters ----
+
+// A host-owned buffer modules append to through modkit_host_api.buffer_append.
+// [thread-safe] for distinct buffers
+MODKIT_LOADER_API modkit_buffer *modkit_loader_buffer_create(void);
+MODKIT_LOADER_API void modkit_loader_buffer_destroy(modkit_buffer *buffer);
+// The bytes appended so far; valid until the next append, clear or destroy.
+MODKIT_LOADER_API modkit_str modkit_loader_buffer_data(const modkit_buffer *buffer);
+MODKIT_LOADER_API void modkit_loader_buffer_clear(modkit_buffer *buffer);
 
 // ---- HTTP responses for web resources ----
 

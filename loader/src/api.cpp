@@ -1,0 +1,167 @@
+// api.cpp - the exported C API: argument checks, then the Loader; nothing unwinds out.
+#include "loader.hpp"
+
+#include <modkit/loader.h>
+
+#include <new>
+
+using modkit::loader::Loader;
+
+namespace {
+
+template <class F>
+modkit_status guard(F &&f) noexcept {
+   try {
+      return f();
+   } catch (const std::bad_alloc &) {
+      return MODKIT_E_NO_MEMORY;
+   } catch (...) {
+      return MODKIT_E_INTERNAL;
+   }
+}
+
+long category_index(const modkit_loader *loader, const char *category_id) {
+   return loader ? loader->impl.registry().find_category(category_id) : -1;
+}
+
+} // namespace
+
+extern "C" {
+
+MODKIT_LOADER_API modkit_status modkit_loader_create(const modkit_loader_options *options, modkit_loader **out) {
+   if (!options || !out || options->struct_size < offsetof(modkit_loader_options, get_extension))
+      return MODKIT_E_INVALID_ARGUMENT;
+   if (options->category_count > 0 && !options->categories) return MODKIT_E_INVALID_ARGUMENT;
+   *out = nullptr;
+   return guard([&] {
+      auto loader = std::make_unique<modkit_loader>(*options);
+      if (!loader->impl.init_categories()) return MODKIT_E_INVALID_ARGUMENT;
+      *out = loader.release();
+      return MODKIT_OK;
+   });
+}
+
+MODKIT_LOADER_API void modkit_loader_destroy(modkit_loader *loader) { delete loader; }
+
+MODKIT_LOADER_API modkit_status modkit_loader_load(modkit_loader *loader, const char *config_json, size_t size) {
+   if (!loader || (!config_json && size > 0)) return MODKIT_E_INVALID_ARGUMENT;
+   return guard([&] { return loader->impl.load(std::string(config_json ? config_json : "", size)); });
+}
+
+MODKIT_LOADER_API modkit_status modkit_loader_load_file(modkit_loader *loader, const char *path) {
+   if (!loader || !path) return MODKIT_E_INVALID_ARGUMENT;
+   return guard([&] { return loader->impl.load_file(path); });
+}
+
+MODKIT_LOADER_API void modkit_loader_log(const modkit_loader *loader, modkit_log_level level, const char *module,
+                                         modkit_str message) {
+   if (!loader) return;
+   try {
+      loader->impl.log(level, module, message);
+   } catch (...) {
+   }
+}
+
+MODKIT_LOADER_API size_t modkit_loader_error_count(const modkit_loader *loader) {
+   return loader ? loader->impl.error_views().size() : 0;
+}
+
+MODKIT_LOADER_API const modkit_loader_error *modkit_loader_error_at(const modkit_loader *loader, size_t index) {
+   if (!loader || index >= loader->impl.error_views().size()) return nullptr;
+   return &loader->impl.error_views()[index];
+}
+
+MODKIT_LOADER_API size_t modkit_loader_module_count(const modkit_loader *loader) {
+   return loader ? loader->impl.modules().size() : 0;
+}
+
+MODKIT_LOADER_API const modkit_loader_module *modkit_loader_module_at(const modkit_loader *loader, size_t index) {
+   if (!loader || index >= loader->impl.modules().size()) return nullptr;
+   return &loader->impl.modules()[index]->view;
+}
+
+MODKIT_LOADER_API modkit_status modkit_loader_slot_at(const modkit_loader *loader, const char *category_id,
+                                                      uint32_t slot_index, const modkit_loader_slot **out) {
+   if (!out) return MODKIT_E_INVALID_ARGUMENT;
+   *out = nullptr;
+   const long c = category_index(loader, category_id);
+   if (c < 0) return MODKIT_E_NOT_FOUND;
+   *out = loader->impl.registry().slot(static_cast<size_t>(c), slot_index);
+   return *out ? MODKIT_OK : MODKIT_E_NOT_FOUND;
+}
+
+MODKIT_LOADER_API modkit_status modkit_loader_find_slot(const modkit_loader *loader, const char *category_id,
+                                                        const char *slot_name, const modkit_loader_slot **out) {
+   if (!out) return MODKIT_E_INVALID_ARGUMENT;
+   *out = nullptr;
+   const long c = category_index(loader, category_id);
+   if (c < 0) return MODKIT_E_NOT_FOUND;
+   *out = loader->impl.registry().find_slot(static_cast<size_t>(c), slot_name);
+   return *out ? MODKIT_OK : MODKIT_E_NOT_FOUND;
+}
+
+MODKIT_LOADER_API size_t modkit_loader_web_resource_count(const modkit_loader *loader) {
+   return loader ? loader->impl.registry().web_resources().size() : 0;
+}
+
+MODKIT_LOADER_API const modkit_loader_web_resource *modkit_loader_web_resource_at(const modkit_loader *loader,
+                                                                                  size_t index) {
+   if (!loader || index >= loader->impl.registry().web_resources().size()) return nullptr;
+   return &loader->impl.registry().web_resources()[index];
+}
+
+MODKIT_LOADER_API size_t modkit_loader_cache_count(const modkit_loader *loader) {
+   return loader ? loader->impl.registry().caches().size() : 0;
+}
+
+MODKIT_LOADER_API const modkit_loader_cache *modkit_loader_cache_at(const modkit_loader *loader, size_t index) {
+   if (!loader || index >= loader->impl.registry().caches().size()) return nullptr;
+   return &loader->impl.registry().caches()[index];
+}
+
+MODKIT_LOADER_API modkit_status modkit_loader_invalidate_cache(modkit_loader *loader, const char *module_name,
+                                                               const char *name, const modkit_str *key_json) {
+   if (!loader || !module_name || !name) return MODKIT_E_INVALID_ARGUMENT;
+   return guard([&] { return loader->impl.invalidate_cache(module_name, 0, name, key_json); });
+}
+
+MODKIT_LOADER_API modkit_buffer *modkit_loader_buffer_create(void) { return new (std::nothrow) modkit_buffer(); }
+
+MODKIT_LOADER_API void modkit_loader_buffer_destroy(modkit_buffer *buffer) { delete buffer; }
+
+MODKIT_LOADER_API modkit_str modkit_loader_buffer_data(const modkit_buffer *buffer) {
+   return buffer ? modkit_str{buffer->data.data(), buffer->data.size()} : modkit_str{nullptr, 0};
+}
+
+MODKIT_LOADER_API void modkit_loader_buffer_clear(modkit_buffer *buffer) {
+   if (buffer) buffer->data.clear();
+}
+
+MODKIT_LOADER_API modkit_http_response *modkit_loader_response_create(void) {
+   return new (std::nothrow) modkit_http_response();
+}
+
+MODKIT_LOADER_API void modkit_loader_response_destroy(modkit_http_response *response) { delete response; }
+
+MODKIT_LOADER_API int32_t modkit_loader_response_status(const modkit_http_response *response) {
+   return response ? response->status : 0;
+}
+
+MODKIT_LOADER_API modkit_str modkit_loader_response_body(const modkit_http_response *response) {
+   return response ? modkit_str{response->body.data(), response->body.size()} : modkit_str{nullptr, 0};
+}
+
+MODKIT_LOADER_API size_t modkit_loader_response_header_count(const modkit_http_response *response) {
+   return response ? response->headers.size() : 0;
+}
+
+MODKIT_LOADER_API bool modkit_loader_response_header_at(const modkit_http_response *response, size_t index,
+                                                        modkit_str *name, modkit_str *value) {
+   if (!response || index >= response->headers.size() || !name || !value) return false;
+   const auto &h = response->headers[index];
+   *name = {h.first.data(), h.first.size()};
+   *value = {h.second.data(), h.second.size()};
+   return true;
+}
+
+} // extern "C"

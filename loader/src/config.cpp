@@ -1,0 +1,125 @@
+#include "config.hpp"
+
+namespace modkit::loader {
+
+std::string json_type_name(const nlohmann::json &value) {
+   switch (value.type()) {
+   case nlohmann::json::value_t::null: return "null";
+   case nlohmann::json::value_t::boolean: return "boolean";
+   case nlohmann::json::value_t::number_integer:
+   case nlohmann::json::value_t::number_unsigned: return "integer";
+   case nlohmann::json::value_t::number_float: return "number";
+   case nlohmann::json::value_t::string: return "string";
+   case nlohmann::json::value_t::array: return "array";
+   case nlohmann::json::value_t::object: return "object";
+   default: return "value";
+   }
+}
+
+std::string json_excerpt(const nlohmann::json &value) {
+   std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+   constexpr size_t limit = 60;
+   if (text.size() > limit) text = text.substr(0, limit) + "...";
+   return text;
+}
+
+namespace {
+
+Error config_error(std::string pointer, std::string message) {
+   Error e;
+   e.code = MODKIT_E_CONFIG;
+   e.stage = Stage::config;
+   e.pointer = std::move(pointer);
+   e.message = std::move(message);
+   return e;
+}
+
+std::string expected_got(const char *expected, const nlohmann::json &found) {
+   return std::string("expected ") + expected + ", got " + json_type_name(found) + " " +
+          json_excerpt(found);
+}
+
+} // namespace
+
+bool parse_host_config(const std::string &text, HostConfig &out, Errors &errors) {
+   const size_t before = errors.size();
+   nlohmann::json root;
+   try {
+      root = nlohmann::json::parse(text);
+   } catch (const nlohmann::json::parse_error &e) {
+      // nlohmann's message carries line and column; keep it, minus the library prefix.
+      std::string what = e.what();
+      auto pos = what.find("] ");
+      errors.push_back(config_error("", "host config is not valid JSON: " +
+                                           (pos == std::string::npos ? what : what.substr(pos + 2))));
+      return false;
+   }
+   if (!root.is_object()) {
+      errors.push_back(config_error("", expected_got("an object", root)));
+      return false;
+   }
+   for (const auto &item : root.items()) {
+      if (item.key() != "module_path" && item.key() != "modules")
+         errors.push_back(config_error("/" + pointer_token(item.key()),
+                                       "unknown key; expected \"module_path\" or \"modules\""));
+   }
+
+   if (auto it = root.find("module_path"); it != root.end()) {
+      if (!it->is_array()) {
+         errors.push_back(config_error("/module_path", expected_got("an array of directories", *it)));
+      } else {
+         for (size_t i = 0; i < it->size(); ++i) {
+            const auto &dir = (*it)[i];
+            if (!dir.is_string() || dir.get_ref<const std::string &>().empty())
+               errors.push_back(config_error("/module_path/" + std::to_string(i),
+                                             expected_got("a non-empty directory string", dir)));
+            else
+               out.module_path.push_back(dir.get<std::string>());
+         }
+      }
+   }
+
+   auto modules = root.find("modules");
+   if (modules == root.end()) {
+      errors.push_back(config_error("/modules", "missing; expected an array of modules"));
+   } else if (!modules->is_array()) {
+      errors.push_back(config_error("/modules", expected_got("an array of modules", *modules)));
+   } else {
+      for (size_t i = 0; i < modules->size(); ++i) {
+         const auto &item = (*modules)[i];
+         const std::string pointer = "/modules/" + std::to_string(i);
+         if (!item.is_object()) {
+            errors.push_back(config_error(pointer, expected_got("an object", item)));
+            continue;
+         }
+         ModuleSpec spec;
+         spec.pointer = pointer;
+         spec.position = i;
+         bool ok = true;
+         for (const auto &field : item.items()) {
+            if (field.key() != "module" && field.key() != "config") {
+               errors.push_back(config_error(pointer + "/" + pointer_token(field.key()),
+                                             "unknown key; expected \"module\" or \"config\""));
+               ok = false;
+            }
+         }
+         auto name = item.find("module");
+         if (name == item.end()) {
+            errors.push_back(config_error(pointer + "/module", "missing; expected a module name or absolute path"));
+            ok = false;
+         } else if (!name->is_string() || name->get_ref<const std::string &>().empty()) {
+            errors.push_back(config_error(pointer + "/module",
+                                          expected_got("a module name or absolute path", *name)));
+            ok = false;
+         } else {
+            spec.module = name->get<std::string>();
+         }
+         auto config = item.find("config");
+         spec.config = (config == item.end() || config->is_null()) ? nlohmann::json::object() : *config;
+         if (ok) out.modules.push_back(std::move(spec));
+      }
+   }
+   return errors.size() == before;
+}
+
+} // namespace modkit::loader

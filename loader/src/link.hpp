@@ -1,0 +1,28 @@
+// link.hpp - dlopen the checked file, prove it is the same file, and fetch its descriptor.
+#pragma once
+
+#include "trust.hpp"
+
+#include <modkit/module.h>
+
+#include <string>
+
+namespace modkit::loader {
+
+struct Linked {
+   void *handle = nullptr;
+   const modkit_module *desc = nullptr;
+};
+
+// dlopen(path, RTLD_NOW | RTLD_LOCAL), then checks that the object the dynamic linker mapped
+// has the device and inode of the descriptor that was checked (refusing a file swapped in
+// between), resolves modkit_module_entry, calls it and validates the descriptor it returns.
+// Loading by path rather than by /proc/self/fd/N keeps the real file name in the link map,
+// which gdb and sanitizer symbolizers read (docs/abi.md, "Loading the checked file").
+bool link_module(const std::string &path, const TrustedFile &file, Linked &out,
+                 modkit_status &code, std::string &error);
+
+// The (device, inode) of the file mapped at address, read from /proc/self/maps.
+bool mapped_file_identity(const void *address, dev_t &dev, ino_t &ino);
+
+} // namespace modkit::loader

@@ -1,0 +1,95 @@
+// loader.hpp - the pipeline: resolve, trust, inspect, link, configure, init, then the registry.
+#pragma once
+
+#include "config.hpp"
+#include "errors.hpp"
+#include "host_state.hpp"
+#include "registry.hpp"
+#include "trust.hpp"
+
+#include <modkit/loader.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace modkit::loader {
+
+struct Module {
+   ModuleSpec spec;
+   std::string path;
+   std::string manifest_name;
+   void *handle = nullptr;
+   const modkit_module *desc = nullptr;
+   void *instance = nullptr;
+   bool initialised = false;
+   std::string config_json; // normalised
+   std::string description;
+   std::unique_ptr<modkit_host> host;
+   modkit_loader_module view{};
+};
+
+class Loader {
+public:
+   explicit Loader(const modkit_loader_options &options);
+   ~Loader();
+   Loader(const Loader &) = delete;
+   Loader &operator=(const Loader &) = delete;
+
+   // Validates the host's category descriptors; false (and logs) if one is malformed.
+   bool init_categories();
+
+   modkit_status load(const std::string &config_text);
+   modkit_status load_file(const std::string &path);
+   void unload_all();
+
+   const Errors &errors() const { return errors_; }
+   const std::vector<modkit_loader_error> &error_views() const { return error_views_; }
+   const std::vector<std::unique_ptr<Module>> &modules() const { return modules_; }
+   Registry &registry() { return registry_; }
+   const Registry &registry() const { return registry_; }
+
+   void log(modkit_log_level level, const char *module, modkit_str message) const;
+   void logf(modkit_log_level level, const char *module, const std::string &message) const;
+
+   // modkit_host_api services, for the module that owns host.
+   modkit_status register_callbacks(modkit_host *host, const char *category_id, uint16_t major,
+                                    uint16_t minor, const void *callbacks, void *user_data);
+   modkit_status register_web_resource(modkit_host *host, const char *path, modkit_web_handler handler,
+                                       void *user_data);
+   modkit_status register_cached_function(modkit_host *host, const char *name,
+                                          modkit_cache_invalidate_fn fn, void *user_data);
+   modkit_status invalidate_cache(const char *module_name, size_t self_index, const char *name,
+                                  const modkit_str *key_json);
+   bool has_capability(const char *id) const;
+   const void *get_extension(const char *id) const;
+
+private:
+   // Stages that have no side effects outside this process's address space; run for every
+   // module so that every error is reported at once.
+   bool prepare(Module &module, const std::vector<std::string> &dirs);
+   bool inspect(Module &module, const TrustedFile &file, std::vector<std::string> &registers);
+   bool configure(Module &module);
+   bool initialise(Module &module);
+   void unload(Module &module);
+   void fail(Module *module, Stage stage, modkit_status code, std::string pointer, std::string message);
+   void publish_errors();
+
+   modkit_loader_options options_{};
+   std::string base_dir_;
+   std::vector<std::string> reserved_web_;
+   Registry registry_;
+   std::vector<std::unique_ptr<Module>> modules_;
+   std::vector<std::string> module_names_; // descriptor names by module index, for messages
+   Errors errors_;
+   std::vector<modkit_loader_error> error_views_;
+   std::vector<std::string> error_texts_;
+   bool loaded_ = false;
+};
+
+} // namespace modkit::loader
+
+struct modkit_loader {
+   modkit::loader::Loader impl;
+   explicit modkit_loader(const modkit_loader_options &options) : impl(options) {}
+};
