@@ -229,7 +229,11 @@ bool Loader::inspect(Module &module, const TrustedFile &file, std::vector<std::s
    elf::Facts facts;
    elf::ParseError parse_error;
    if (!elf::read_facts(file.fd(), facts, parse_error)) {
-      fail(&module, Stage::inspect, MODKIT_E_INVALID_ARGUMENT, pointer, parse_error.message());
+      // A wrong class or byte order usually breaks parsing further on; saying so is clearer.
+      auto ident = facts.elf_class != 0 ? elf::check_ident(facts, elf::HostFacts::current())
+                                        : std::vector<elf::Finding>{};
+      if (ident.empty()) fail(&module, Stage::inspect, MODKIT_E_INVALID_ARGUMENT, pointer, parse_error.message());
+      for (const auto &f : ident) fail(&module, Stage::inspect, MODKIT_E_INVALID_ARGUMENT, pointer, f.message());
       return false;
    }
    bool ok = true;
