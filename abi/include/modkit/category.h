@@ -38,7 +38,8 @@ typedef struct modkit_slot_desc {
    uint32_t offset;       // offsetof(callbacks struct, this slot)
    uint16_t since_minor;  // the category minor version that added the slot
    uint16_t reserved;     // zero
-   // Parameters after (void *user_data, modkit_call *call), in the grammar of docs/abi.md:
+   // Parameters after (void *user_data, modkit_call *call), in the grammar of
+   // docs/signature-grammar.md:
    // "name: type, ..." with types bool i32 u32 i64 u64 f64 str json bytes &struct *out.
    const char *signature;
    modkit_combine combine;
