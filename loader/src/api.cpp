@@ -125,16 +125,67 @@ MODKIT_LOADER_API modkit_status modkit_loader_invalidate_cache(modkit_loader *lo
    return guard([&] { return loader->impl.invalidate_cache(module_name, 0, name, key_json); });
 }
 
+MODKIT_LOADER_API modkit_status modkit_loader_unload_module(modkit_loader *loader, const char *module_name) {
+   if (!loader || !module_name) return MODKIT_E_INVALID_ARGUMENT;
+   return guard([&] { return loader->impl.unload_module(module_name); });
+}
+
+MODKIT_LOADER_API modkit_status modkit_loader_reload_module(modkit_loader *loader, const char *module_name) {
+   if (!loader || !module_name) return MODKIT_E_INVALID_ARGUMENT;
+   return guard([&] { return loader->impl.reload_module(module_name); });
+}
+
+namespace {
+
+modkit_status write_json(const nlohmann::json &doc, modkit_buffer *out) {
+   out->bytes = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+   return MODKIT_OK;
+}
+
+} // namespace
+
+MODKIT_LOADER_API modkit_status modkit_loader_dispatch_json(modkit_loader *loader, const char *category_id,
+                                                            const char *slot_name, const char *args_json,
+                                                            size_t args_size, modkit_call *call, modkit_buffer *result) {
+   if (!loader || !result || (!args_json && args_size > 0)) return MODKIT_E_INVALID_ARGUMENT;
+   return guard([&] {
+      nlohmann::json doc;
+      const modkit_status status =
+         loader->impl.dispatch_json(category_id, slot_name, std::string(args_json ? args_json : "", args_size), call, doc);
+      write_json(doc, result);
+      return status;
+   });
+}
+
+MODKIT_LOADER_API modkit_status modkit_loader_call_json(modkit_loader *loader, const char *module_name,
+                                                        const char *category_id, const char *slot_name,
+                                                        const char *args_json, size_t args_size, modkit_call *call,
+                                                        modkit_buffer *result) {
+   if (!loader || !result || (!args_json && args_size > 0)) return MODKIT_E_INVALID_ARGUMENT;
+   return guard([&] {
+      nlohmann::json doc;
+      const modkit_status status = loader->impl.call_json(module_name, category_id, slot_name,
+                                                          std::string(args_json ? args_json : "", args_size), call, doc);
+      write_json(doc, result);
+      return status;
+   });
+}
+
+MODKIT_LOADER_API modkit_status modkit_loader_describe_json(const modkit_loader *loader, modkit_buffer *out) {
+   if (!loader || !out) return MODKIT_E_INVALID_ARGUMENT;
+   return guard([&] { return write_json(loader->impl.describe(), out); });
+}
+
 MODKIT_LOADER_API modkit_buffer *modkit_loader_buffer_create(void) { return new (std::nothrow) modkit_buffer(); }
 
 MODKIT_LOADER_API void modkit_loader_buffer_destroy(modkit_buffer *buffer) { delete buffer; }
 
 MODKIT_LOADER_API modkit_str modkit_loader_buffer_data(const modkit_buffer *buffer) {
-   return buffer ? modkit_str{buffer->data.data(), buffer->data.size()} : modkit_str{nullptr, 0};
+   return buffer ? modkit_str{buffer->bytes.data(), buffer->bytes.size()} : modkit_str{nullptr, 0};
 }
 
 MODKIT_LOADER_API void modkit_loader_buffer_clear(modkit_buffer *buffer) {
-   if (buffer) buffer->data.clear();
+   if (buffer) buffer->bytes.clear();
 }
 
 MODKIT_LOADER_API modkit_http_response *modkit_loader_response_create(void) {

@@ -24,18 +24,6 @@ void report_error(modkit_error_sink *sink, modkit_status code, const char *json_
    }
 }
 
-modkit_status buffer_append(modkit_buffer *buffer, const char *data, size_t size) {
-   if (!buffer || (!data && size > 0)) return MODKIT_E_INVALID_ARGUMENT;
-   try {
-      buffer->data.append(data, size);
-      return MODKIT_OK;
-   } catch (const std::bad_alloc &) {
-      return MODKIT_E_NO_MEMORY;
-   } catch (...) {
-      return MODKIT_E_NO_MEMORY; // std::length_error: the buffer cannot grow that far
-   }
-}
-
 void host_log(modkit_host *host, modkit_log_level level, modkit_str message) {
    if (!host || !host->loader) return;
    try {
@@ -146,7 +134,7 @@ constexpr modkit_host_api table = {
    MODKIT_ABI_VERSION_MAJOR,
    MODKIT_ABI_VERSION_MINOR,
    report_error,
-   buffer_append,
+   modkit::invoke::buffer_append,
    host_log,
    call_request_id,
    call_deadline_ns,

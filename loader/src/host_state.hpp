@@ -1,6 +1,8 @@
 // host_state.hpp - definitions of the ABI's opaque host handles, as this loader implements them.
 #pragma once
 
+#include "invoke/buffer.hpp"
+
 #include <modkit/modkit.h>
 
 #include <string>
@@ -51,10 +53,6 @@ struct modkit_host {
    std::string name;                       // the module's descriptor name
    std::vector<std::string> registers;     // categories its manifest declares
    modkit::loader::Staged staged;
-};
-
-struct modkit_buffer {
-   std::string data;
 };
 
 struct modkit_error_sink {

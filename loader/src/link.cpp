@@ -1,6 +1,7 @@
 #include "link.hpp"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <fmt/format.h>
 #include <sys/sysmacros.h>
 
@@ -35,10 +36,45 @@ bool mapped_file_identity(const void *address, dev_t &dev, ino_t &ino) {
    return found;
 }
 
+namespace {
+
+// True when the dynamic linker already has an object under this name that is not the checked
+// file: dlopen would hand back that stale object instead of reading the file.
+bool name_taken_by_other_file(const std::string &name, const struct stat &st) {
+   void *existing = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+   if (!existing) return false;
+   struct link_map *map = nullptr;
+   dev_t dev{};
+   ino_t ino{};
+   const bool known = ::dlinfo(existing, RTLD_DI_LINKMAP, &map) == 0 && map &&
+                      mapped_file_identity(reinterpret_cast<const void *>(map->l_ld), dev, ino);
+   ::dlclose(existing);
+   return !known || dev != st.st_dev || ino != st.st_ino;
+}
+
+// glibc finds an already-loaded object by its name before it looks at the file, so after a
+// module's file is replaced (a new build, a reload), dlopen(path) returns the old object. A
+// different spelling of the same path ("/dir/./m.so") is a different name but still the real
+// file name that debuggers and symbolizers read.
+std::string name_for_loading(const std::string &path, const struct stat &st) {
+   if (!name_taken_by_other_file(path, st)) return path;
+   const auto slash = path.rfind('/');
+   std::string dots;
+   for (int attempt = 0; attempt < 64; ++attempt) {
+      dots += "./";
+      std::string alias = path.substr(0, slash + 1) + dots + path.substr(slash + 1);
+      if (!name_taken_by_other_file(alias, st)) return alias;
+   }
+   return path; // the identity check below then refuses with a precise message
+}
+
+} // namespace
+
 bool link_module(const std::string &path, const TrustedFile &file, Linked &out, modkit_status &code,
                  std::string &error) {
+   const std::string name = name_for_loading(path, file.stat());
    ::dlerror();
-   void *handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+   void *handle = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
    if (!handle) {
       const char *why = ::dlerror();
       code = MODKIT_E_INVALID_ARGUMENT;

@@ -54,6 +54,9 @@ std::string join_sink(const modkit_error_sink &sink) {
 Loader::Loader(const modkit_loader_options &options) {
    std::memcpy(&options_, &options, std::min<size_t>(sizeof options_, options.struct_size));
    if (options_.base_dir) base_dir_ = options_.base_dir;
+   if (MODKIT_HAS_FIELD(&options_, modkit_loader_options, categories_json) && options_.categories_json)
+      categories_json_ = options_.categories_json;
+   options_.categories_json = nullptr; // the copy above is what is kept
    for (size_t i = 0; i < options_.reserved_web_prefix_count; ++i) {
       if (options_.reserved_web_prefixes[i]) reserved_web_.emplace_back(options_.reserved_web_prefixes[i]);
    }
@@ -65,12 +68,22 @@ Loader::Loader(const modkit_loader_options &options) {
 Loader::~Loader() { unload_all(); }
 
 bool Loader::init_categories() {
-   for (size_t i = 0; i < options_.category_count; ++i) {
-      std::string error;
-      if (!registry_.add_category(options_.categories[i], error)) {
+   std::vector<const modkit_category *> all(options_.categories, options_.categories + options_.category_count);
+   std::string error;
+   if (!categories_json_.empty() && !category_store_.add_json(categories_json_, all, error)) {
+      logf(MODKIT_LOG_ERROR, nullptr, "invalid categories_json: " + error);
+      return false;
+   }
+   for (const modkit_category *category : all) {
+      if (!registry_.add_category(category, error)) {
          logf(MODKIT_LOG_ERROR, nullptr, "invalid category descriptor: " + error);
          return false;
       }
+   }
+   // Every signature is parsed now, so a malformed one is refused before any module loads.
+   if (!dynamic_.prepare(registry_, error)) {
+      logf(MODKIT_LOG_ERROR, nullptr, "invalid category descriptor: " + error);
+      return false;
    }
    return true;
 }
@@ -145,9 +158,8 @@ modkit_status Loader::load(const std::string &config_text) {
       publish_errors();
       return MODKIT_E_CONFIG;
    }
-   std::vector<std::string> dirs;
    std::string dir_error;
-   if (!absolute_module_dirs(config.module_path, base_dir_, dirs, dir_error)) {
+   if (!absolute_module_dirs(config.module_path, base_dir_, dirs_, dir_error)) {
       fail(nullptr, Stage::config, MODKIT_E_CONFIG, "/module_path", dir_error);
       publish_errors();
       return MODKIT_E_CONFIG;
@@ -158,9 +170,10 @@ modkit_status Loader::load(const std::string &config_text) {
    for (auto &spec : config.modules) {
       auto module = std::make_unique<Module>();
       module->spec = std::move(spec);
-      ok = prepare(*module, dirs) && ok;
+      ok = prepare(*module, modules_.size()) && ok;
       modules_.push_back(std::move(module));
    }
+   module_names_.resize(modules_.size());
    // init has side effects, so it runs only once everything else passed, and stops at the first
    // failure.
    if (ok) {
@@ -169,6 +182,7 @@ modkit_status Loader::load(const std::string &config_text) {
             ok = false;
             break;
          }
+         go_live(*module);
       }
    }
    if (!ok) {
@@ -176,18 +190,14 @@ modkit_status Loader::load(const std::string &config_text) {
       publish_errors();
       return errors_.empty() ? MODKIT_E_INTERNAL : errors_.front().code;
    }
-   for (auto &m : modules_) {
-      m->view = {sizeof(modkit_loader_module), m->desc->name, m->desc->version, m->description.c_str(),
-                 m->path.c_str(), m->config_json.c_str(), m->spec.position};
-   }
    publish_errors();
    return MODKIT_OK;
 }
 
-bool Loader::prepare(Module &module, const std::vector<std::string> &dirs) {
+bool Loader::prepare(Module &module, size_t index) {
    const std::string &pointer = module.spec.pointer;
    std::string error;
-   if (!resolve_module(module.spec.module, dirs, module.path, error)) {
+   if (!resolve_module(module.spec.module, dirs_, module.path, error)) {
       fail(&module, Stage::resolve, MODKIT_E_NOT_FOUND, pointer + "/module", error);
       return false;
    }
@@ -218,7 +228,7 @@ bool Loader::prepare(Module &module, const std::vector<std::string> &dirs) {
    module.description = module.desc->description ? module.desc->description : "";
    module.host = std::make_unique<modkit_host>();
    module.host->loader = this;
-   module.host->module_index = modules_.size();
+   module.host->module_index = index;
    module.host->name = module.desc->name;
    module.host->registers = std::move(registers);
    return configure(module);
@@ -320,12 +330,12 @@ bool Loader::configure(Module &module) {
       return false;
    }
    if (!sink.entries.empty()) return false;
-   if (!nlohmann::json::accept(out.data)) {
+   if (!nlohmann::json::accept(out.bytes)) {
       fail(&module, Stage::configure, MODKIT_E_INTERNAL, pointer,
            "parse_config succeeded but its output is not valid JSON");
       return false;
    }
-   module.config_json = std::move(out.data);
+   module.config_json = std::move(out.bytes);
    return true;
 }
 
@@ -354,15 +364,91 @@ bool Loader::initialise(Module &module) {
       module.instance = nullptr;
       return false;
    }
-   registry_.commit(host);
    module.initialised = true;
-   module_names_.resize(modules_.size());
-   module_names_[host.module_index] = module.desc->name;
    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
    logf(MODKIT_LOG_INFO, nullptr,
         fmt::format("loaded module '{}' {} from {} (position {}, init {} us)", module.desc->name,
                     module.desc->version, module.path, module.spec.position, micros.count()));
    return true;
+}
+
+void Loader::go_live(Module &module) {
+   registry_.commit(*module.host);
+   module_names_[module.host->module_index] = module.desc->name;
+   module.view = {sizeof(modkit_loader_module), module.desc->name, module.desc->version, module.description.c_str(),
+                  module.path.c_str(), module.config_json.c_str(), module.spec.position};
+}
+
+long Loader::find_module(const char *name) const {
+   for (size_t i = 0; name && i < modules_.size(); ++i) {
+      if (modules_[i]->initialised && std::strcmp(modules_[i]->desc->name, name) == 0) return static_cast<long>(i);
+   }
+   return -1;
+}
+
+modkit_status Loader::unload_module(const char *name) {
+   errors_.clear();
+   const long found = find_module(name);
+   if (found < 0) {
+      fail(nullptr, Stage::unload, MODKIT_E_NOT_FOUND, "", fmt::format("no module '{}' is loaded", name ? name : ""));
+      publish_errors();
+      return MODKIT_E_NOT_FOUND;
+   }
+   const auto index = static_cast<size_t>(found);
+   Module &module = *modules_[index];
+   module.host->state = modkit_host::State::unloading;
+   registry_.remove_module(static_cast<uint32_t>(index));
+   module.initialised = false; // its registrations are gone already
+   if (module.desc->deinit) module.desc->deinit(module.instance);
+   module.instance = nullptr;
+   logf(MODKIT_LOG_INFO, nullptr, fmt::format("unloaded module '{}'", module.desc->name));
+   unload(module);
+   modules_.erase(modules_.begin() + found);
+   module_names_.erase(module_names_.begin() + found);
+   for (size_t i = index; i < modules_.size(); ++i) modules_[i]->host->module_index = i;
+   publish_errors();
+   return MODKIT_OK;
+}
+
+modkit_status Loader::reload_module(const char *name) {
+   errors_.clear();
+   const long found = find_module(name);
+   if (found < 0) {
+      fail(nullptr, Stage::unload, MODKIT_E_NOT_FOUND, "", fmt::format("no module '{}' is loaded", name ? name : ""));
+      publish_errors();
+      return MODKIT_E_NOT_FOUND;
+   }
+   const auto index = static_cast<size_t>(found);
+   Module &old = *modules_[index];
+   auto fresh = std::make_unique<Module>();
+   fresh->spec = old.spec;
+   bool ok = prepare(*fresh, index);
+   if (ok && std::strcmp(fresh->desc->name, old.desc->name) != 0) {
+      fail(fresh.get(), Stage::link, MODKIT_E_INVALID_ARGUMENT, fresh->spec.pointer + "/module",
+           fmt::format("the file now holds module '{}', not '{}'", fresh->desc->name, old.desc->name));
+      ok = false;
+   }
+   // init stages the new registrations; the old instance keeps serving until they are swapped.
+   if (ok) ok = initialise(*fresh);
+   if (!ok) {
+      unload(*fresh);
+      publish_errors();
+      logf(MODKIT_LOG_WARNING, nullptr,
+           fmt::format("reload of module '{}' failed; the running instance is kept", old.desc->name));
+      return errors_.empty() ? MODKIT_E_INTERNAL : errors_.front().code;
+   }
+   old.host->state = modkit_host::State::unloading;
+   registry_.revoke(static_cast<uint32_t>(index));
+   go_live(*fresh);
+   modules_[index].swap(fresh);
+   Module &retired = *fresh; // its registrations are already revoked
+   if (retired.desc->deinit) retired.desc->deinit(retired.instance);
+   retired.initialised = false;
+   retired.instance = nullptr;
+   unload(retired);
+   logf(MODKIT_LOG_INFO, nullptr, fmt::format("reloaded module '{}'", modules_[index]->desc->name));
+   publish_errors();
+   return MODKIT_OK;
 }
 
 void Loader::unload(Module &module) {
@@ -384,6 +470,102 @@ void Loader::unload_all() {
    for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) unload(**it);
    modules_.clear();
    module_names_.clear();
+}
+
+DispatchContext Loader::dispatch_context() const {
+   DispatchContext context;
+   context.module_name = [this](uint32_t index) -> const char * {
+      return index < modules_.size() && modules_[index]->desc ? modules_[index]->desc->name : "";
+   };
+   context.warn = [this](const std::string &module, const std::string &line) {
+      logf(MODKIT_LOG_WARNING, module.c_str(), line);
+   };
+   return context;
+}
+
+modkit_status Loader::find_dynamic(const char *category_id, const char *slot_name, const modkit_loader_slot *&slot,
+                                   const invoke::Invoker *&invoker, nlohmann::json &result) const {
+   const long c = registry_.find_category(category_id);
+   slot = c < 0 ? nullptr : registry_.find_slot(static_cast<size_t>(c), slot_name);
+   if (!slot) {
+      result = {{"error", fmt::format("no slot {}.{} in this host", category_id ? category_id : "null",
+                                      slot_name ? slot_name : "null")}};
+      return MODKIT_E_NOT_FOUND;
+   }
+   invoker = dynamic_.find(static_cast<size_t>(c), static_cast<size_t>(slot->desc - slot->category->slots));
+   return MODKIT_OK;
+}
+
+namespace {
+
+bool parse_args(const std::string &text, nlohmann::json &args, nlohmann::json &result) {
+   args = nlohmann::json::parse(text.empty() ? std::string("{}") : text, nullptr, false);
+   if (!args.is_discarded()) return true;
+   result = {{"error", "arguments are not valid JSON"}};
+   return false;
+}
+
+} // namespace
+
+modkit_status Loader::dispatch_json(const char *category_id, const char *slot_name, const std::string &args_text,
+                                    modkit_call *call, nlohmann::json &result) const {
+   const modkit_loader_slot *slot = nullptr;
+   const invoke::Invoker *invoker = nullptr;
+   if (modkit_status s = find_dynamic(category_id, slot_name, slot, invoker, result)) return s;
+   nlohmann::json args;
+   if (!parse_args(args_text, args, result)) return MODKIT_E_INVALID_ARGUMENT;
+   return dispatch(*slot, *invoker, args, call, dispatch_context(), result);
+}
+
+modkit_status Loader::call_json(const char *module_name, const char *category_id, const char *slot_name,
+                                const std::string &args_text, modkit_call *call, nlohmann::json &result) const {
+   const modkit_loader_slot *slot = nullptr;
+   const invoke::Invoker *invoker = nullptr;
+   if (modkit_status s = find_dynamic(category_id, slot_name, slot, invoker, result)) return s;
+   const long module = find_module(module_name);
+   if (module < 0) {
+      result = {{"error", fmt::format("no module '{}' is loaded", module_name ? module_name : "")}};
+      return MODKIT_E_NOT_FOUND;
+   }
+   nlohmann::json args;
+   if (!parse_args(args_text, args, result)) return MODKIT_E_INVALID_ARGUMENT;
+   return call_module(*slot, *invoker, static_cast<uint32_t>(module), args, call, dispatch_context(), result);
+}
+
+nlohmann::json Loader::describe() const {
+   static const char *const combines[] = {"first_non_zero", "all_true", "run_all", "merge", "single", "keyed", "chained"};
+   static const char *const on_errors[] = {"fail_open", "fail_closed", "propagate"};
+   nlohmann::json modules = nlohmann::json::array();
+   for (size_t i = 0; i < modules_.size(); ++i) {
+      const Module &m = *modules_[i];
+      if (!m.initialised) continue;
+      nlohmann::json registrations = nlohmann::json::object();
+      registry_.for_each_registration(static_cast<uint32_t>(i), [&](size_t c, size_t s) {
+         const modkit_category *cat = registry_.category(c);
+         registrations[cat->id].push_back(cat->slots[s].name);
+      });
+      nlohmann::json web = nlohmann::json::array(), caches = nlohmann::json::array();
+      for (const auto &w : registry_.web_resources())
+         if (w.module_index == i) web.push_back(w.path);
+      for (const auto &c : registry_.caches())
+         if (c.module_index == i) caches.push_back(c.name);
+      modules.push_back({{"name", m.desc->name}, {"version", m.desc->version}, {"description", m.description},
+                         {"path", m.path}, {"position", m.spec.position},
+                         {"config", nlohmann::json::parse(m.config_json, nullptr, false)},
+                         {"registrations", registrations}, {"web_resources", web}, {"cached_functions", caches}});
+   }
+   nlohmann::json categories = nlohmann::json::array();
+   for (size_t c = 0; c < registry_.category_count(); ++c) {
+      const modkit_category *cat = registry_.category(c);
+      nlohmann::json slots = nlohmann::json::array();
+      for (uint32_t s = 0; s < cat->slot_count; ++s) {
+         const modkit_slot_desc &d = cat->slots[s];
+         slots.push_back({{"name", d.name}, {"signature", d.signature}, {"combine", combines[d.combine]},
+                          {"on_error", on_errors[d.on_error]}});
+      }
+      categories.push_back({{"id", cat->id}, {"version", fmt::format("{}.{}", cat->major, cat->minor)}, {"slots", slots}});
+   }
+   return {{"modules", modules}, {"categories", categories}};
 }
 
 modkit_status Loader::register_callbacks(modkit_host *host, const char *category_id, uint16_t major,

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "config.hpp"
+#include "dynamic.hpp"
+#include "json_category.hpp"
 #include "errors.hpp"
 #include "host_state.hpp"
 #include "registry.hpp"
@@ -42,6 +44,15 @@ public:
    modkit_status load(const std::string &config_text);
    modkit_status load_file(const std::string &path);
    void unload_all();
+   modkit_status unload_module(const char *name);
+   modkit_status reload_module(const char *name);
+
+   // The dynamic path (see modkit_loader_dispatch_json / _call_json / _describe_json).
+   modkit_status dispatch_json(const char *category_id, const char *slot_name, const std::string &args,
+                               modkit_call *call, nlohmann::json &result) const;
+   modkit_status call_json(const char *module_name, const char *category_id, const char *slot_name,
+                           const std::string &args, modkit_call *call, nlohmann::json &result) const;
+   nlohmann::json describe() const;
 
    const Errors &errors() const { return errors_; }
    const std::vector<modkit_loader_error> &error_views() const { return error_views_; }
@@ -67,15 +78,26 @@ public:
 private:
    // Stages that have no side effects outside this process's address space; run for every
    // module so that every error is reported at once.
-   bool prepare(Module &module, const std::vector<std::string> &dirs);
+   bool prepare(Module &module, size_t index);
    bool inspect(Module &module, const TrustedFile &file, std::vector<std::string> &registers);
    bool configure(Module &module);
+   // Runs init; on success the module's registrations are staged on its host, not yet live.
    bool initialise(Module &module);
+   void go_live(Module &module);
+   long find_module(const char *name) const;
+   DispatchContext dispatch_context() const;
+   // Finds category and slot by ID and name, with the slot's invoker.
+   modkit_status find_dynamic(const char *category_id, const char *slot_name, const modkit_loader_slot *&slot,
+                              const invoke::Invoker *&invoker, nlohmann::json &result) const;
    void unload(Module &module);
    void fail(Module *module, Stage stage, modkit_status code, std::string pointer, std::string message);
    void publish_errors();
 
    modkit_loader_options options_{};
+   std::string categories_json_;
+   CategoryStore category_store_;
+   DynamicSlots dynamic_;
+   std::vector<std::string> dirs_; // module_path, made absolute
    std::string base_dir_;
    std::vector<std::string> reserved_web_;
    Registry registry_;

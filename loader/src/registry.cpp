@@ -182,7 +182,8 @@ Refusal Registry::stage_web_resource(modkit_host &host, const char *path, modkit
          return {MODKIT_E_DENIED, fmt::format("web path \"{}\" is inside the host's reserved prefix \"{}\"", p, prefix)};
    }
    for (const auto &w : web_) {
-      if (w.path == p)
+      // A module being reloaded may take over its previous instance's paths.
+      if (w.path == p && w.module_index != host.module_index)
          return {MODKIT_E_CONFLICT,
                  fmt::format("web path \"{}\" is already served by module '{}', which comes first in the config",
                              p, module_names.at(w.module_index))};
@@ -207,17 +208,44 @@ Refusal Registry::stage_cache(modkit_host &host, const char *name, modkit_cache_
    return {};
 }
 
+namespace {
+
+// Inserts item after every element of a lower or equal module index, so each list stays in
+// config order even when a module in the middle is reloaded.
+template <class T>
+void insert_in_order(std::vector<T> &list, T item) {
+   auto at = std::find_if(list.begin(), list.end(), [&](const T &x) { return x.module_index > item.module_index; });
+   list.insert(at, std::move(item));
+}
+
+} // namespace
+
 void Registry::commit(modkit_host &host) {
    const auto module = static_cast<uint32_t>(host.module_index);
    for (const auto &s : host.staged.callbacks) {
       auto &cat = *categories_[s.category];
       for (size_t i = 0; i < s.slots.size(); ++i) {
-         if (s.slots[i]) cat.slots[i].entries.push_back({s.slots[i], s.user_data, module, 0});
+         if (s.slots[i]) insert_in_order(cat.slots[i].entries, modkit_loader_entry{s.slots[i], s.user_data, module, 0});
       }
    }
-   for (const auto &w : host.staged.web_resources) web_.push_back({w.path, w.handler, w.user_data, module});
-   for (const auto &c : host.staged.caches) caches_.push_back({c.name, c.invalidate, c.user_data, module});
+   for (const auto &w : host.staged.web_resources) insert_in_order(web_, WebResource{w.path, w.handler, w.user_data, module});
+   for (const auto &c : host.staged.caches) insert_in_order(caches_, Cache{c.name, c.invalidate, c.user_data, module});
    host.staged = Staged{};
+   rebuild_views();
+}
+
+void Registry::remove_module(uint32_t module_index) {
+   revoke(module_index);
+   auto shift = [&](uint32_t &index) {
+      if (index > module_index) --index;
+   };
+   for (auto &cat : categories_) {
+      for (auto &slot : cat->slots) {
+         for (auto &e : slot.entries) shift(e.module_index);
+      }
+   }
+   for (auto &w : web_) shift(w.module_index);
+   for (auto &c : caches_) shift(c.module_index);
    rebuild_views();
 }
 

@@ -36,6 +36,19 @@ public:
    void commit(modkit_host &host);
    // Removes every registration of a module (before its deinit).
    void revoke(uint32_t module_index);
+   // Revokes a module and closes the gap: later modules' indices drop by one.
+   void remove_module(uint32_t module_index);
+   // The slots a module registered, as {category index, slot index} pairs.
+   template <class F>
+   void for_each_registration(uint32_t module_index, F &&f) const {
+      for (size_t c = 0; c < categories_.size(); ++c) {
+         for (size_t s = 0; s < categories_[c]->slots.size(); ++s) {
+            for (const auto &e : categories_[c]->slots[s].entries) {
+               if (e.module_index == module_index) f(c, s);
+            }
+         }
+      }
+   }
 
    const modkit_loader_slot *slot(size_t category, size_t slot) const;
    const modkit_loader_slot *find_slot(size_t category, const char *name) const;

@@ -235,3 +235,22 @@ TEST_CASE("a loader loads one host config only") {
    CHECK(errors[0].code == MODKIT_E_STATE);
    CHECK(host.loader.module_count() == 1);
 }
+
+TEST_CASE("modules are initialised in config order and unloaded in reverse") {
+   std::vector<std::string> lines;
+   {
+      modkit::Loader::Options options;
+      options.categories = {test_category()};
+      options.log = [&](modkit_log_level, const char *module, std::string_view l) {
+         if (module) lines.emplace_back(l);
+      };
+      modkit::Loader loader(options);
+      loader.load(R"({"module_path": [")" + test::fixture_dir() + R"("], "modules": [
+         {"module": "probe_c", "config": {"tag": "c"}},
+         {"module": "probe_a", "config": {"tag": "a"}},
+         {"module": "probe_b", "config": {"tag": "b"}}]})");
+      CHECK(std::string(loader.module(0).name) == "probe_c");
+      CHECK(loader.module(2).position == 2);
+   }
+   CHECK(lines == std::vector<std::string>{"c:init", "a:init", "b:init", "b:deinit", "a:deinit", "c:deinit"});
+}

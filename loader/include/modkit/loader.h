@@ -56,6 +56,10 @@ typedef struct modkit_loader_options {
 
    modkit_loader_extension_fn get_extension; // NULL: modules see no extensions
    void *extension_user_data;
+
+   // More categories, described in JSON (NUL-terminated; NULL for none) for hosts without C
+   // headers for them; the format is in docs/host-integration.md. Copied at creation.
+   const char *categories_json;
 } modkit_loader_options;
 
 // Creates a loader. options is copied (not the arrays it points to).
@@ -206,6 +210,55 @@ static inline modkit_call modkit_call_make(modkit_str request_id) {
    modkit_call c = {sizeof(modkit_call), 0, request_id, 0, (const volatile int32_t *)0};
    return c;
 }
+
+// ---- changing one module while the others run ----
+
+// Unloads the module whose descriptor name is module_name: its registrations are revoked,
+// deinit runs, and the file is closed. Later modules keep their order.
+// MODKIT_E_NOT_FOUND when no such module is loaded.
+// [main-thread], with no dispatch running
+MODKIT_LOADER_API modkit_status modkit_loader_unload_module(modkit_loader *loader, const char *module_name);
+
+// Reloads a module through the whole pipeline (the file is resolved, checked and linked again,
+// so a new build at the same path is picked up), initialises the new instance and swaps it in
+// at the old one's position; the old instance is then deinitialised and closed. If any stage
+// fails, the old instance keeps running untouched and the errors are reported as for a load.
+// [main-thread], with no dispatch running
+MODKIT_LOADER_API modkit_status modkit_loader_reload_module(modkit_loader *loader, const char *module_name);
+
+// ---- the dynamic path: slots by name, arguments and answers as JSON ----
+
+// Calls a slot for every registrant under its combination and exception policies and writes
+// a JSON document to result:
+//   {"outcome": "decided"|"no_opinion"|"failed_closed"|"error", "status": "ok"|...,
+//    "module": deciding module or null, "answer": its outputs or null,
+//    "answers": [{"module", "status", "outputs"}, ...], "chain_to": slot or null}
+// args_json is an object keyed by parameter name, or an array in signature order, of the
+// slot's inputs (the JSON form of each type is in docs/signature-grammar.md). call may be NULL.
+// Returns MODKIT_E_NOT_FOUND for an unknown category or slot, MODKIT_E_INVALID_ARGUMENT when
+// the arguments do not fit (result then holds {"error": "..."} naming the argument), the
+// module's status when the outcome is "error", and MODKIT_OK otherwise.
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_dispatch_json(modkit_loader *loader, const char *category_id,
+                                                            const char *slot_name, const char *args_json,
+                                                            size_t args_size, modkit_call *call,
+                                                            modkit_buffer *result);
+
+// Calls one module's callback for a slot; result gets {"module", "status", "outputs"}.
+// Returns the callback's status, or MODKIT_E_NOT_FOUND / MODKIT_E_INVALID_ARGUMENT as above.
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_call_json(modkit_loader *loader, const char *module_name,
+                                                        const char *category_id, const char *slot_name,
+                                                        const char *args_json, size_t args_size,
+                                                        modkit_call *call, modkit_buffer *result);
+
+// Describes the loaded modules and what each registered, as JSON:
+//   {"modules": [{"name", "version", "description", "path", "position", "config",
+//                 "registrations": {category_id: [slot names]}, "web_resources": [paths],
+//                 "cached_functions": [names]}],
+//    "categories": [{"id", "version", "slots": [{"name", "signature", "combine", "on_error"}]}]}
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_describe_json(const modkit_loader *loader, modkit_buffer *out);
 
 // ---- output buffers for "*buf" parameters ----
 

@@ -1,0 +1,54 @@
+// dynamic.hpp - calling slots by name with JSON arguments, for hosts that were not compiled
+// against a category's C types (the C API, the CLI, Python through ctypes).
+#pragma once
+
+#include "invoke/invoker.hpp"
+
+#include <modkit/loader.h>
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace modkit::loader {
+
+class Registry;
+
+// One prepared invoker per slot of every category, built when the loader is created, so a
+// malformed signature is refused up front and no call parses one.
+class DynamicSlots {
+public:
+   bool prepare(const Registry &registry, std::string &error);
+   const invoke::Invoker *find(size_t category, size_t slot) const;
+
+private:
+   std::vector<std::vector<invoke::Invoker>> invokers_;
+};
+
+// Module names by index and the log, for messages and per-module answers.
+struct DispatchContext {
+   std::function<const char *(uint32_t module_index)> module_name;
+   std::function<void(const std::string &module, const std::string &line)> warn;
+};
+
+// Runs slot for every registrant under its combination and exception policies (the same
+// building blocks as modkit/dispatch.hpp) and describes the result as JSON:
+//   {"outcome": "decided"|"no_opinion"|"failed_closed"|"error", "status": "...",
+//    "module": name|null, "answer": {outputs of the deciding module}|null,
+//    "answers": [{"module", "status", "outputs"}...], "chain_to": slot|null}
+// KEYED slots are dispatched to every registrant (a host that selects by key calls modules one
+// by one with call_module); for CHAINED slots "chain_to" names the slot the host runs next when
+// nobody objected. Returns MODKIT_E_INVALID_ARGUMENT (and {"error": ...}) when args do not fit
+// the signature, the module's status when the outcome is "error", else MODKIT_OK.
+modkit_status dispatch(const modkit_loader_slot &slot, const invoke::Invoker &invoker,
+                       const nlohmann::json &args, modkit_call *call, const DispatchContext &context,
+                       nlohmann::json &result);
+
+// Calls one module's callback for slot: {"module", "status", "outputs"}.
+modkit_status call_module(const modkit_loader_slot &slot, const invoke::Invoker &invoker, uint32_t module_index,
+                          const nlohmann::json &args, modkit_call *call, const DispatchContext &context,
+                          nlohmann::json &result);
+
+} // namespace modkit::loader
