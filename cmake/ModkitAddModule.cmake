@@ -4,9 +4,10 @@
 # (version script), hides everything else, resolves every symbol at link time (-z defs) and at
 # load time (-z now), has no executable stack and, for C++, no STB_GNU_UNIQUE symbols (which
 # would keep the module mapped after dlclose). C++ sources get modkit::sdk when it exists.
-set(_MODKIT_MODULE_MAP "${CMAKE_CURRENT_LIST_DIR}/modkit-module.map")
-
 function(modkit_add_module name)
+  # Found next to this file, in the source tree and in an install alike, whatever scope the
+  # function is called from.
+  set(_MODKIT_MODULE_MAP "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/modkit-module.map")
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "" "SOURCES;LINK")
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "modkit_add_module(${name}): SOURCES is required")

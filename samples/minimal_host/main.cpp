@@ -88,6 +88,7 @@ int main(int argc, char **argv) {
       std::printf("dispatching:\n");
       check_message(loader, {"@alice:example.org", "hello everyone, lunch at noon?"});
       check_message(loader, {"@mallory:example.org", "BUY NOW: cheap watches"});
+      check_message(loader, {"@mallory:example.org", "you won the lottery"});
       check_message(loader, {"@mallory:example.org", "visit my casino"});
       check_message(loader, {"@bob:example.org", std::string(5000, 'a')});
       check_profile(loader, "@carol:example.org", "Carol");

@@ -1,0 +1,66 @@
+# cmake -DDOC=<markdown> -DROOT=<source dir> -DREQUIRED=<path|path...> -P check_docs_samples.cmake
+#
+# Keeps the guide's examples in sync with samples/: every code block right after a line
+#    <!-- include: samples/x/y.cpp -->
+# must be exactly that file, and every REQUIRED file must be quoted this way.
+cmake_minimum_required(VERSION 3.25) # policies for -P mode
+file(READ "${DOC}" doc)
+string(REPLACE "|" ";" required "${REQUIRED}")
+set(marker "<!-- include: ")
+set(problems "")
+set(quoted "")
+
+while(TRUE)
+  string(FIND "${doc}" "${marker}" at)
+  if(at EQUAL -1)
+    break()
+  endif()
+  string(LENGTH "${marker}" marker_length)
+  math(EXPR path_start "${at} + ${marker_length}")
+  string(SUBSTRING "${doc}" ${path_start} -1 doc)
+  string(FIND "${doc}" " -->\n" path_end)
+  string(SUBSTRING "${doc}" 0 ${path_end} path)
+  math(EXPR after "${path_end} + 5")
+  string(SUBSTRING "${doc}" ${after} -1 doc)
+  list(APPEND quoted "${path}")
+
+  # The fence line, then the block up to the closing fence.
+  string(FIND "${doc}" "\n" fence_end)
+  string(SUBSTRING "${doc}" 0 ${fence_end} fence)
+  if(NOT fence MATCHES "^```")
+    string(APPEND problems "  ${path}: no code block right after its include marker\n")
+    continue()
+  endif()
+  math(EXPR body_start "${fence_end} + 1")
+  string(SUBSTRING "${doc}" ${body_start} -1 doc)
+  string(FIND "${doc}" "\n```\n" close)
+  if(close EQUAL -1)
+    string(APPEND problems "  ${path}: the code block is not closed\n")
+    break()
+  endif()
+  math(EXPR body_length "${close} + 1")
+  string(SUBSTRING "${doc}" 0 ${body_length} body)
+  math(EXPR rest "${close} + 5")
+  string(SUBSTRING "${doc}" ${rest} -1 doc)
+
+  if(NOT EXISTS "${ROOT}/${path}")
+    string(APPEND problems "  ${path}: no such file\n")
+    continue()
+  endif()
+  file(READ "${ROOT}/${path}" actual)
+  if(NOT body STREQUAL actual)
+    string(APPEND problems "  ${path}: the quoted block differs from the file; paste the file again\n")
+  endif()
+endwhile()
+
+foreach(path IN LISTS required)
+  if(NOT path IN_LIST quoted)
+    string(APPEND problems "  ${path}: not quoted (add an include marker and the file's text)\n")
+  endif()
+endforeach()
+
+if(problems)
+  message(FATAL_ERROR "${DOC}:\n${problems}")
+endif()
+list(LENGTH quoted count)
+message(STATUS "${DOC}: ${count} quoted files match samples/")
