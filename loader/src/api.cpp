@@ -100,23 +100,36 @@ MODKIT_LOADER_API modkit_status modkit_loader_find_slot(const modkit_loader *loa
    return *out ? MODKIT_OK : MODKIT_E_NOT_FOUND;
 }
 
+MODKIT_LOADER_API modkit_loader_reader *modkit_loader_reader_get(modkit_loader *loader) {
+   if (!loader) return nullptr;
+   try {
+      return loader->impl.reader();
+   } catch (...) {
+      return nullptr;
+   }
+}
+
+MODKIT_LOADER_API int32_t modkit_loader_category_index(const modkit_loader *loader, const char *category_id) {
+   return static_cast<int32_t>(category_index(loader, category_id));
+}
+
 MODKIT_LOADER_API size_t modkit_loader_web_resource_count(const modkit_loader *loader) {
-   return loader ? loader->impl.registry().web_resources().size() : 0;
+   return loader ? loader->impl.registry().current().web_resource_count : 0;
 }
 
 MODKIT_LOADER_API const modkit_loader_web_resource *modkit_loader_web_resource_at(const modkit_loader *loader,
                                                                                   size_t index) {
-   if (!loader || index >= loader->impl.registry().web_resources().size()) return nullptr;
-   return &loader->impl.registry().web_resources()[index];
+   if (!loader || index >= loader->impl.registry().current().web_resource_count) return nullptr;
+   return &loader->impl.registry().current().web_resources[index];
 }
 
 MODKIT_LOADER_API size_t modkit_loader_cache_count(const modkit_loader *loader) {
-   return loader ? loader->impl.registry().caches().size() : 0;
+   return loader ? loader->impl.registry().current().cache_count : 0;
 }
 
 MODKIT_LOADER_API const modkit_loader_cache *modkit_loader_cache_at(const modkit_loader *loader, size_t index) {
-   if (!loader || index >= loader->impl.registry().caches().size()) return nullptr;
-   return &loader->impl.registry().caches()[index];
+   if (!loader || index >= loader->impl.registry().current().cache_count) return nullptr;
+   return &loader->impl.registry().current().caches[index];
 }
 
 MODKIT_LOADER_API modkit_status modkit_loader_invalidate_cache(modkit_loader *loader, const char *module_name,

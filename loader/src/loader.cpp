@@ -185,6 +185,7 @@ modkit_status Loader::load(const std::string &config_text) {
          go_live(*module);
       }
    }
+   if (ok) publish_and_wait();
    if (!ok) {
       unload_all();
       publish_errors();
@@ -372,6 +373,26 @@ bool Loader::initialise(Module &module) {
    return true;
 }
 
+void Loader::publish_and_wait() {
+   registry_.publish(module_names_);
+   epoch_.synchronize();
+   registry_.free_retired();
+}
+
+void Loader::retire(Module &module) {
+   if (module.initialised) {
+      module.host->state = modkit_host::State::unloading;
+      if (module.desc->deinit) module.desc->deinit(module.instance);
+      module.initialised = false;
+      module.instance = nullptr;
+   }
+   if (module.handle) {
+      ::dlclose(module.handle);
+      module.handle = nullptr;
+      module.desc = nullptr;
+   }
+}
+
 void Loader::go_live(Module &module) {
    registry_.commit(*module.host);
    module_names_[module.host->module_index] = module.desc->name;
@@ -394,18 +415,22 @@ modkit_status Loader::unload_module(const char *name) {
       publish_errors();
       return MODKIT_E_NOT_FOUND;
    }
+   if (epoch_.in_read_section()) {
+      fail(nullptr, Stage::unload, MODKIT_E_STATE, "", "unload_module called inside a read section would wait for itself");
+      publish_errors();
+      return MODKIT_E_STATE;
+   }
    const auto index = static_cast<size_t>(found);
-   Module &module = *modules_[index];
-   module.host->state = modkit_host::State::unloading;
-   registry_.remove_module(static_cast<uint32_t>(index));
-   module.initialised = false; // its registrations are gone already
-   if (module.desc->deinit) module.desc->deinit(module.instance);
-   module.instance = nullptr;
-   logf(MODKIT_LOG_INFO, nullptr, fmt::format("unloaded module '{}'", module.desc->name));
-   unload(module);
+   std::unique_ptr<Module> module = std::move(modules_[index]);
    modules_.erase(modules_.begin() + found);
    module_names_.erase(module_names_.begin() + found);
    for (size_t i = index; i < modules_.size(); ++i) modules_[i]->host->module_index = i;
+   registry_.remove_module(static_cast<uint32_t>(index));
+   // Dispatches already running finish with the old snapshot; new ones no longer see it.
+   publish_and_wait();
+   const std::string unloaded = module->desc->name;
+   retire(*module);
+   logf(MODKIT_LOG_INFO, nullptr, fmt::format("unloaded module '{}'", unloaded));
    publish_errors();
    return MODKIT_OK;
 }
@@ -417,6 +442,11 @@ modkit_status Loader::reload_module(const char *name) {
       fail(nullptr, Stage::unload, MODKIT_E_NOT_FOUND, "", fmt::format("no module '{}' is loaded", name ? name : ""));
       publish_errors();
       return MODKIT_E_NOT_FOUND;
+   }
+   if (epoch_.in_read_section()) {
+      fail(nullptr, Stage::unload, MODKIT_E_STATE, "", "reload_module called inside a read section would wait for itself");
+      publish_errors();
+      return MODKIT_E_STATE;
    }
    const auto index = static_cast<size_t>(found);
    Module &old = *modules_[index];
@@ -441,11 +471,9 @@ modkit_status Loader::reload_module(const char *name) {
    registry_.revoke(static_cast<uint32_t>(index));
    go_live(*fresh);
    modules_[index].swap(fresh);
-   Module &retired = *fresh; // its registrations are already revoked
-   if (retired.desc->deinit) retired.desc->deinit(retired.instance);
-   retired.initialised = false;
-   retired.instance = nullptr;
-   unload(retired);
+   // One snapshot swaps old for new: a dispatch sees exactly one of them, never both or none.
+   publish_and_wait();
+   retire(*fresh);
    logf(MODKIT_LOG_INFO, nullptr, fmt::format("reloaded module '{}'", modules_[index]->desc->name));
    publish_errors();
    return MODKIT_OK;
@@ -453,29 +481,28 @@ modkit_status Loader::reload_module(const char *name) {
 
 void Loader::unload(Module &module) {
    if (module.initialised) {
-      module.host->state = modkit_host::State::unloading;
       registry_.revoke(static_cast<uint32_t>(module.host->module_index));
-      if (module.desc->deinit) module.desc->deinit(module.instance);
-      module.initialised = false;
-      module.instance = nullptr;
+      publish_and_wait();
    }
-   if (module.handle) {
-      ::dlclose(module.handle);
-      module.handle = nullptr;
-      module.desc = nullptr;
-   }
+   retire(module);
 }
 
 void Loader::unload_all() {
-   for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) unload(**it);
+   for (auto &m : modules_) {
+      if (m->initialised) registry_.revoke(static_cast<uint32_t>(m->host->module_index));
+   }
+   if (!modules_.empty()) publish_and_wait();
+   for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) retire(**it);
    modules_.clear();
    module_names_.clear();
+   registry_.publish(module_names_);
+   registry_.free_retired();
 }
 
-DispatchContext Loader::dispatch_context() const {
+DispatchContext Loader::dispatch_context(const Snapshot &snapshot) const {
    DispatchContext context;
-   context.module_name = [this](uint32_t index) -> const char * {
-      return index < modules_.size() && modules_[index]->desc ? modules_[index]->desc->name : "";
+   context.module_name = [&snapshot](uint32_t index) -> const char * {
+      return index < snapshot.module_names.size() ? snapshot.module_names[index].c_str() : "";
    };
    context.warn = [this](const std::string &module, const std::string &line) {
       logf(MODKIT_LOG_WARNING, module.c_str(), line);
@@ -483,17 +510,21 @@ DispatchContext Loader::dispatch_context() const {
    return context;
 }
 
-modkit_status Loader::find_dynamic(const char *category_id, const char *slot_name, const modkit_loader_slot *&slot,
+modkit_status Loader::find_dynamic(const char *category_id, const char *slot_name, size_t &category, size_t &slot,
                                    const invoke::Invoker *&invoker, nlohmann::json &result) const {
    const long c = registry_.find_category(category_id);
-   slot = c < 0 ? nullptr : registry_.find_slot(static_cast<size_t>(c), slot_name);
-   if (!slot) {
-      result = {{"error", fmt::format("no slot {}.{} in this host", category_id ? category_id : "null",
-                                      slot_name ? slot_name : "null")}};
-      return MODKIT_E_NOT_FOUND;
+   const modkit_category *cat = c < 0 ? nullptr : registry_.category(static_cast<size_t>(c));
+   for (uint32_t s = 0; cat && slot_name && s < cat->slot_count; ++s) {
+      if (std::strcmp(cat->slots[s].name, slot_name) == 0) {
+         category = static_cast<size_t>(c);
+         slot = s;
+         invoker = dynamic_.find(category, slot);
+         return MODKIT_OK;
+      }
    }
-   invoker = dynamic_.find(static_cast<size_t>(c), static_cast<size_t>(slot->desc - slot->category->slots));
-   return MODKIT_OK;
+   result = {{"error", fmt::format("no slot {}.{} in this host", category_id ? category_id : "null",
+                                   slot_name ? slot_name : "null")}};
+   return MODKIT_E_NOT_FOUND;
 }
 
 namespace {
@@ -505,31 +536,58 @@ bool parse_args(const std::string &text, nlohmann::json &args, nlohmann::json &r
    return false;
 }
 
+// A read section for the calling thread, ended on scope exit.
+class ReadSection {
+public:
+   explicit ReadSection(modkit_loader_reader *reader)
+      : reader_(reader), snapshot_(static_cast<const Snapshot *>(modkit_loader_read_begin(reader))) {}
+   ~ReadSection() { modkit_loader_read_end(reader_); }
+   ReadSection(const ReadSection &) = delete;
+   ReadSection &operator=(const ReadSection &) = delete;
+   const Snapshot &snapshot() const { return *snapshot_; }
+
+private:
+   modkit_loader_reader *reader_;
+   const Snapshot *snapshot_;
+};
+
+long module_index(const Snapshot &snapshot, const char *name) {
+   for (size_t i = 0; name && i < snapshot.module_names.size(); ++i) {
+      if (snapshot.module_names[i] == name) return static_cast<long>(i);
+   }
+   return -1;
+}
+
 } // namespace
 
 modkit_status Loader::dispatch_json(const char *category_id, const char *slot_name, const std::string &args_text,
                                     modkit_call *call, nlohmann::json &result) const {
-   const modkit_loader_slot *slot = nullptr;
+   size_t c = 0, s = 0;
    const invoke::Invoker *invoker = nullptr;
-   if (modkit_status s = find_dynamic(category_id, slot_name, slot, invoker, result)) return s;
+   if (modkit_status status = find_dynamic(category_id, slot_name, c, s, invoker, result)) return status;
    nlohmann::json args;
    if (!parse_args(args_text, args, result)) return MODKIT_E_INVALID_ARGUMENT;
-   return dispatch(*slot, *invoker, args, call, dispatch_context(), result);
+   ReadSection section(epoch_.reader(registry_.current_location()));
+   const modkit_loader_slot &slot = section.snapshot().slot_arrays[c][s];
+   return dispatch(slot, *invoker, args, call, dispatch_context(section.snapshot()), result);
 }
 
 modkit_status Loader::call_json(const char *module_name, const char *category_id, const char *slot_name,
                                 const std::string &args_text, modkit_call *call, nlohmann::json &result) const {
-   const modkit_loader_slot *slot = nullptr;
+   size_t c = 0, s = 0;
    const invoke::Invoker *invoker = nullptr;
-   if (modkit_status s = find_dynamic(category_id, slot_name, slot, invoker, result)) return s;
-   const long module = find_module(module_name);
+   if (modkit_status status = find_dynamic(category_id, slot_name, c, s, invoker, result)) return status;
+   nlohmann::json args;
+   if (!parse_args(args_text, args, result)) return MODKIT_E_INVALID_ARGUMENT;
+   ReadSection section(epoch_.reader(registry_.current_location()));
+   const long module = module_index(section.snapshot(), module_name);
    if (module < 0) {
       result = {{"error", fmt::format("no module '{}' is loaded", module_name ? module_name : "")}};
       return MODKIT_E_NOT_FOUND;
    }
-   nlohmann::json args;
-   if (!parse_args(args_text, args, result)) return MODKIT_E_INVALID_ARGUMENT;
-   return call_module(*slot, *invoker, static_cast<uint32_t>(module), args, call, dispatch_context(), result);
+   const modkit_loader_slot &slot = section.snapshot().slot_arrays[c][s];
+   return call_module(slot, *invoker, static_cast<uint32_t>(module), args, call, dispatch_context(section.snapshot()),
+                      result);
 }
 
 nlohmann::json Loader::describe() const {
@@ -545,9 +603,9 @@ nlohmann::json Loader::describe() const {
          registrations[cat->id].push_back(cat->slots[s].name);
       });
       nlohmann::json web = nlohmann::json::array(), caches = nlohmann::json::array();
-      for (const auto &w : registry_.web_resources())
+      for (const auto &w : registry_.current().web)
          if (w.module_index == i) web.push_back(w.path);
-      for (const auto &c : registry_.caches())
+      for (const auto &c : registry_.current().cache_list)
          if (c.module_index == i) caches.push_back(c.name);
       modules.push_back({{"name", m.desc->name}, {"version", m.desc->version}, {"description", m.description},
                          {"path", m.path}, {"position", m.spec.position},
@@ -608,20 +666,18 @@ modkit_status Loader::register_cached_function(modkit_host *host, const char *na
 modkit_status Loader::invalidate_cache(const char *module_name, size_t self_index, const char *name,
                                        const modkit_str *key_json) {
    if (!name) return MODKIT_E_INVALID_ARGUMENT;
-   size_t index = self_index;
-   if (module_name) {
-      index = modules_.size();
-      for (size_t i = 0; i < modules_.size(); ++i) {
-         if (modules_[i]->initialised && std::strcmp(modules_[i]->desc->name, module_name) == 0) index = i;
-      }
-      if (index == modules_.size()) return MODKIT_E_NOT_FOUND;
-   }
-   modkit_cache_invalidate_fn fn = nullptr;
-   void *user_data = nullptr;
-   if (!registry_.find_cache(static_cast<uint32_t>(index), name, fn, &user_data)) return MODKIT_E_NOT_FOUND;
    if (key_json && !nlohmann::json::accept(std::string(key_json->data ? key_json->data : "", key_json->size)))
       return MODKIT_E_INVALID_ARGUMENT;
-   return fn(user_data, key_json);
+   // The module cannot be unloaded while its invalidate function runs inside the section.
+   ReadSection section(epoch_.reader(registry_.current_location()));
+   const Snapshot &snap = section.snapshot();
+   const long index = module_name ? module_index(snap, module_name) : static_cast<long>(self_index);
+   if (index < 0) return MODKIT_E_NOT_FOUND;
+   for (size_t i = 0; i < snap.cache_list.size(); ++i) {
+      if (snap.cache_list[i].module_index == static_cast<uint32_t>(index) && std::strcmp(snap.cache_list[i].name, name) == 0)
+         return snap.cache_functions[i].first(snap.cache_functions[i].second, key_json);
+   }
+   return MODKIT_E_NOT_FOUND;
 }
 
 bool Loader::has_capability(const char *id) const {

@@ -3,6 +3,7 @@
 
 #include "config.hpp"
 #include "dynamic.hpp"
+#include "epoch.hpp"
 #include "json_category.hpp"
 #include "errors.hpp"
 #include "host_state.hpp"
@@ -70,8 +71,10 @@ public:
                                        void *user_data);
    modkit_status register_cached_function(modkit_host *host, const char *name,
                                           modkit_cache_invalidate_fn fn, void *user_data);
+   // module_name NULL means the module at self_index.
    modkit_status invalidate_cache(const char *module_name, size_t self_index, const char *name,
                                   const modkit_str *key_json);
+   modkit_loader_reader *reader() { return epoch_.reader(registry_.current_location()); }
    bool has_capability(const char *id) const;
    const void *get_extension(const char *id) const;
 
@@ -84,10 +87,14 @@ private:
    // Runs init; on success the module's registrations are staged on its host, not yet live.
    bool initialise(Module &module);
    void go_live(Module &module);
+   // Publishes the registry's edits and waits until no read section can see the old snapshot.
+   void publish_and_wait();
+   // deinit and dlclose of a module whose registrations are already unpublished.
+   void retire(Module &module);
    long find_module(const char *name) const;
-   DispatchContext dispatch_context() const;
-   // Finds category and slot by ID and name, with the slot's invoker.
-   modkit_status find_dynamic(const char *category_id, const char *slot_name, const modkit_loader_slot *&slot,
+   DispatchContext dispatch_context(const Snapshot &snapshot) const;
+   // Finds category and slot indices by ID and name, with the slot's invoker.
+   modkit_status find_dynamic(const char *category_id, const char *slot_name, size_t &category, size_t &slot,
                               const invoke::Invoker *&invoker, nlohmann::json &result) const;
    void unload(Module &module);
    void fail(Module *module, Stage stage, modkit_status code, std::string pointer, std::string message);
@@ -101,6 +108,7 @@ private:
    std::string base_dir_;
    std::vector<std::string> reserved_web_;
    Registry registry_;
+   mutable Epoch epoch_;
    std::vector<std::unique_ptr<Module>> modules_;
    std::vector<std::string> module_names_; // descriptor names by module index, for messages
    Errors errors_;

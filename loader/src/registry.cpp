@@ -96,21 +96,23 @@ bool Registry::add_category(const modkit_category *c, std::string &error) {
          }
       }
    }
-   auto state = std::make_unique<CategoryState>();
-   state->desc = c;
-   state->slots.resize(c->slot_count);
-   for (uint32_t i = 0; i < c->slot_count; ++i) {
-      state->slots[i].view.category = c;
-      state->slots[i].view.desc = &c->slots[i];
-   }
+   CategoryState state;
+   state.desc = c;
+   state.slots.resize(c->slot_count);
    categories_.push_back(std::move(state));
+   publish({}); // no reader can hold a snapshot yet: categories are added before any load
+   free_retired();
    return true;
 }
+
+Registry::Registry() { publish({}); }
+
+Registry::~Registry() = default;
 
 long Registry::find_category(const char *id) const {
    if (!id) return -1;
    for (size_t i = 0; i < categories_.size(); ++i) {
-      if (std::strcmp(categories_[i]->desc->id, id) == 0) return static_cast<long>(i);
+      if (std::strcmp(categories_[i].desc->id, id) == 0) return static_cast<long>(i);
    }
    return -1;
 }
@@ -125,7 +127,7 @@ Refusal Registry::stage_callbacks(modkit_host &host, const char *category_id, ui
    if (std::find(host.registers.begin(), host.registers.end(), category_id) == host.registers.end())
       return {MODKIT_E_NOT_FOUND,
               fmt::format("category {} is not declared in the module's manifest (\"registers\")", category_id)};
-   const modkit_category &cat = *categories_[static_cast<size_t>(index)]->desc;
+   const modkit_category &cat = *categories_[static_cast<size_t>(index)].desc;
    if (major != cat.major)
       return {MODKIT_E_VERSION_MISMATCH,
               fmt::format("category {}: module registers version {}.{}, host provides {}.{}", category_id,
@@ -223,15 +225,14 @@ void insert_in_order(std::vector<T> &list, T item) {
 void Registry::commit(modkit_host &host) {
    const auto module = static_cast<uint32_t>(host.module_index);
    for (const auto &s : host.staged.callbacks) {
-      auto &cat = *categories_[s.category];
+      auto &cat = categories_[s.category];
       for (size_t i = 0; i < s.slots.size(); ++i) {
-         if (s.slots[i]) insert_in_order(cat.slots[i].entries, modkit_loader_entry{s.slots[i], s.user_data, module, 0});
+         if (s.slots[i]) insert_in_order(cat.slots[i], modkit_loader_entry{s.slots[i], s.user_data, module, 0});
       }
    }
    for (const auto &w : host.staged.web_resources) insert_in_order(web_, WebResource{w.path, w.handler, w.user_data, module});
    for (const auto &c : host.staged.caches) insert_in_order(caches_, Cache{c.name, c.invalidate, c.user_data, module});
    host.staged = Staged{};
-   rebuild_views();
 }
 
 void Registry::remove_module(uint32_t module_index) {
@@ -240,19 +241,17 @@ void Registry::remove_module(uint32_t module_index) {
       if (index > module_index) --index;
    };
    for (auto &cat : categories_) {
-      for (auto &slot : cat->slots) {
-         for (auto &e : slot.entries) shift(e.module_index);
+      for (auto &slot : cat.slots) {
+         for (auto &e : slot) shift(e.module_index);
       }
    }
    for (auto &w : web_) shift(w.module_index);
    for (auto &c : caches_) shift(c.module_index);
-   rebuild_views();
 }
 
 void Registry::revoke(uint32_t module_index) {
    for (auto &cat : categories_) {
-      for (auto &slot : cat->slots) {
-         auto &e = slot.entries;
+      for (auto &e : cat.slots) {
          e.erase(std::remove_if(e.begin(), e.end(),
                                 [&](const modkit_loader_entry &x) { return x.module_index == module_index; }),
                  e.end());
@@ -264,45 +263,57 @@ void Registry::revoke(uint32_t module_index) {
    caches_.erase(std::remove_if(caches_.begin(), caches_.end(),
                                 [&](const Cache &c) { return c.module_index == module_index; }),
                  caches_.end());
-   rebuild_views();
 }
 
-void Registry::rebuild_views() {
-   for (auto &cat : categories_) {
-      for (auto &slot : cat->slots) {
-         slot.view.entries = slot.entries.data();
-         slot.view.count = slot.entries.size();
-      }
+void Registry::publish(const std::vector<std::string> &module_names) {
+   auto snap = std::make_unique<Snapshot>();
+   snap->module_names = module_names;
+   snap->entries.resize(categories_.size());
+   snap->slot_arrays.resize(categories_.size());
+   for (size_t c = 0; c < categories_.size(); ++c) {
+      const CategoryState &cat = categories_[c];
+      snap->entries[c] = cat.slots;
+      auto &slots = snap->slot_arrays[c];
+      slots.resize(cat.slots.size());
+      for (size_t s = 0; s < cat.slots.size(); ++s)
+         slots[s] = {cat.desc, &cat.desc->slots[s], snap->entries[c][s].data(), snap->entries[c][s].size()};
+      snap->slot_pointers.push_back(slots.data());
+      snap->counts.push_back(static_cast<uint32_t>(slots.size()));
    }
-   web_views_.clear();
-   for (const auto &w : web_) web_views_.push_back({w.path.c_str(), w.handler, w.user_data, w.module_index});
-   cache_views_.clear();
-   for (const auto &c : caches_) cache_views_.push_back({c.name.c_str(), c.module_index});
+   for (const auto &w : web_)
+      snap->web.push_back({snap->strings.emplace_back(w.path).c_str(), w.handler, w.user_data, w.module_index});
+   for (const auto &c : caches_) {
+      snap->cache_list.push_back({snap->strings.emplace_back(c.name).c_str(), c.module_index});
+      snap->cache_functions.emplace_back(c.invalidate, c.user_data);
+   }
+   modkit_loader_snapshot &view = *snap;
+   view.struct_size = sizeof(modkit_loader_snapshot);
+   view.category_count = static_cast<uint32_t>(categories_.size());
+   view.slots = snap->slot_pointers.data();
+   view.slot_counts = snap->counts.data();
+   view.web_resource_count = snap->web.size();
+   view.web_resources = snap->web.data();
+   view.cache_count = snap->cache_list.size();
+   view.caches = snap->cache_list.data();
+   view.generation = ++generation_;
+   __atomic_store_n(&published_, static_cast<const modkit_loader_snapshot *>(snap.get()), __ATOMIC_RELEASE);
+   if (current_) retired_.push_back(std::move(current_));
+   current_ = std::move(snap);
 }
+
+void Registry::free_retired() { retired_.clear(); }
 
 const modkit_loader_slot *Registry::slot(size_t category, size_t slot) const {
-   if (category >= categories_.size() || slot >= categories_[category]->slots.size()) return nullptr;
-   return &categories_[category]->slots[slot].view;
+   return modkit_loader_snapshot_slot(current_.get(), static_cast<uint32_t>(category), static_cast<uint32_t>(slot));
 }
 
 const modkit_loader_slot *Registry::find_slot(size_t category, const char *name) const {
    if (category >= categories_.size() || !name) return nullptr;
-   for (const auto &s : categories_[category]->slots) {
-      if (std::strcmp(s.view.desc->name, name) == 0) return &s.view;
+   for (const auto &s : current_->slot_arrays[category]) {
+      if (std::strcmp(s.desc->name, name) == 0) return &s;
    }
    return nullptr;
 }
 
-bool Registry::find_cache(uint32_t module_index, const std::string &name, modkit_cache_invalidate_fn &fn,
-                          void **user_data) const {
-   for (const auto &c : caches_) {
-      if (c.module_index == module_index && c.name == name) {
-         fn = c.invalidate;
-         *user_data = c.user_data;
-         return true;
-      }
-   }
-   return false;
-}
 
 } // namespace modkit::loader

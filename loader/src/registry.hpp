@@ -5,20 +5,41 @@
 
 #include <modkit/loader.h>
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace modkit::loader {
 
+// The registry's immutable published form; see modkit_loader_snapshot.
+struct Snapshot : modkit_loader_snapshot {
+   std::vector<std::vector<std::vector<modkit_loader_entry>>> entries; // [category][slot] -> registrants
+   std::vector<std::vector<modkit_loader_slot>> slot_arrays;
+   std::vector<const modkit_loader_slot *> slot_pointers;
+   std::vector<uint32_t> counts;
+   std::deque<std::string> strings; // web paths and cache names, owned here
+   std::vector<modkit_loader_web_resource> web;
+   std::vector<modkit_loader_cache> cache_list;
+   std::vector<std::pair<modkit_cache_invalidate_fn, void *>> cache_functions; // per cache_list entry
+   std::vector<std::string> module_names; // by module index
+};
+
+// What modules registered, in config order. The writer side (one thread: load, unload,
+// reload) edits it and publishes immutable snapshots that dispatching threads read.
 class Registry {
 public:
+   Registry();
+   ~Registry();
+   Registry(const Registry &) = delete;
+   Registry &operator=(const Registry &) = delete;
+
    // Checks a host-defined category descriptor before accepting it (offsets inside the
    // callbacks struct, known policies, chain targets, unique IDs).
    bool add_category(const modkit_category *category, std::string &error);
 
    size_t category_count() const { return categories_.size(); }
-   const modkit_category *category(size_t index) const { return categories_[index]->desc; }
+   const modkit_category *category(size_t index) const { return categories_[index].desc; }
    // Index of the category with this ID, or -1.
    long find_category(const char *id) const;
 
@@ -32,41 +53,42 @@ public:
    Refusal stage_cache(modkit_host &host, const char *name, modkit_cache_invalidate_fn fn,
                        void *user_data) const;
 
-   // Appends host's staged registrations to the live registry (after a successful init).
+   // Writer side: edits take effect for readers at the next publish().
+   // Adds host's staged registrations, in config order (after a successful init).
    void commit(modkit_host &host);
-   // Removes every registration of a module (before its deinit).
+   // Removes every registration of a module.
    void revoke(uint32_t module_index);
    // Revokes a module and closes the gap: later modules' indices drop by one.
    void remove_module(uint32_t module_index);
+   // Makes the edits visible as a new snapshot. The previous one is retired: it stays valid
+   // for readers until free_retired(), which the caller runs after a grace period.
+   void publish(const std::vector<std::string> &module_names);
+   void free_retired();
+
+   // The current snapshot, and the location readers load it from.
+   const Snapshot &current() const { return *current_; }
+   const modkit_loader_snapshot *const volatile *current_location() const { return &published_; }
+
+   // Lookups in the current snapshot (valid until the next publish).
+   const modkit_loader_slot *slot(size_t category, size_t slot) const;
+   const modkit_loader_slot *find_slot(size_t category, const char *name) const;
+
    // The slots a module registered, as {category index, slot index} pairs.
    template <class F>
    void for_each_registration(uint32_t module_index, F &&f) const {
       for (size_t c = 0; c < categories_.size(); ++c) {
-         for (size_t s = 0; s < categories_[c]->slots.size(); ++s) {
-            for (const auto &e : categories_[c]->slots[s].entries) {
+         for (size_t s = 0; s < categories_[c].slots.size(); ++s) {
+            for (const auto &e : categories_[c].slots[s]) {
                if (e.module_index == module_index) f(c, s);
             }
          }
       }
    }
 
-   const modkit_loader_slot *slot(size_t category, size_t slot) const;
-   const modkit_loader_slot *find_slot(size_t category, const char *name) const;
-
-   const std::vector<modkit_loader_web_resource> &web_resources() const { return web_views_; }
-   const std::vector<modkit_loader_cache> &caches() const { return cache_views_; }
-   // The invalidate function of a module's cache, or false.
-   bool find_cache(uint32_t module_index, const std::string &name, modkit_cache_invalidate_fn &fn,
-                   void **user_data) const;
-
 private:
-   struct SlotState {
-      modkit_loader_slot view{};
-      std::vector<modkit_loader_entry> entries;
-   };
    struct CategoryState {
       const modkit_category *desc = nullptr;
-      std::vector<SlotState> slots;
+      std::vector<std::vector<modkit_loader_entry>> slots; // registrants per slot
    };
    struct WebResource {
       std::string path;
@@ -81,14 +103,13 @@ private:
       uint32_t module_index;
    };
 
-   void rebuild_views();
-
-   // unique_ptr keeps each category's slot views at a stable address as categories are added.
-   std::vector<std::unique_ptr<CategoryState>> categories_;
+   std::vector<CategoryState> categories_;
    std::vector<WebResource> web_;
    std::vector<Cache> caches_;
-   std::vector<modkit_loader_web_resource> web_views_;
-   std::vector<modkit_loader_cache> cache_views_;
+   std::unique_ptr<Snapshot> current_;
+   const modkit_loader_snapshot *volatile published_ = nullptr; // what readers load
+   std::vector<std::unique_ptr<Snapshot>> retired_;
+   uint64_t generation_ = 0;
 };
 
 // A normalised absolute web path: starts with '/', no empty, "." or ".." segments, no

@@ -160,13 +160,93 @@ MODKIT_LOADER_API modkit_status modkit_loader_find_slot(const modkit_loader *loa
                                                         const char *slot_name,
                                                         const modkit_loader_slot **out);
 
+// ---- read sections: dispatch while modules are unloaded or reloaded ----
+//
+// The registry is published as immutable snapshots. A dispatch that may race with
+// modkit_loader_unload_module / _reload_module reads the snapshot inside a read section on its
+// own thread; an unload or reload publishes a new snapshot and waits until every section that
+// may still see the old one has ended before it runs deinit and dlclose. Read sections take no
+// lock and allocate nothing: begin and end are two plain stores on a thread's own cache line.
+//
+//   modkit_loader_reader *reader = modkit_loader_reader_get(loader);     // once per thread
+//   const modkit_loader_snapshot *snap = modkit_loader_read_begin(reader);
+//   const modkit_loader_slot *slot = modkit_loader_snapshot_slot(snap, category, slot_index);
+//   ... call slot->entries[i].fn ...
+//   modkit_loader_read_end(reader);
+
+typedef struct modkit_loader_web_resource modkit_loader_web_resource;
+typedef struct modkit_loader_cache modkit_loader_cache;
+
+// The registry at one moment. Owned by the loader; valid until the read section in which it
+// was obtained ends. Nothing in it changes while it is valid.
+typedef struct modkit_loader_snapshot {
+   uint32_t struct_size;
+   uint32_t category_count;             // categories in the order the loader was created with
+   const modkit_loader_slot *const *slots; // slots[category index][slot index]
+   const uint32_t *slot_counts;         // slot_counts[category index]
+   size_t web_resource_count;
+   const modkit_loader_web_resource *web_resources;
+   size_t cache_count;
+   const modkit_loader_cache *caches;
+   uint64_t generation;                 // increases with every change of the module set
+} modkit_loader_snapshot;
+
+// A thread's registration for read sections. The fields belong to the loader: hosts only pass
+// the pointer to the functions below, and only on the thread that got it.
+typedef struct modkit_loader_reader {
+   uint32_t struct_size;
+   uint32_t depth;   // nesting of read sections on this thread
+   uint32_t fenced;  // 1 when this system lacks membarrier(2) and readers must fence
+   uint32_t reserved;
+   uint64_t active;  // the epoch the outermost section began in; 0 outside any section
+   const volatile uint64_t *epoch;
+   const modkit_loader_snapshot *const volatile *current;
+   char padding[24]; // one cache line per reader: readers never share one
+} modkit_loader_reader;
+
+// The calling thread's reader for this loader (registered on first call; cheap afterwards,
+// but still worth keeping per thread). Valid until the loader is destroyed.
+// [thread-safe]
+MODKIT_LOADER_API modkit_loader_reader *modkit_loader_reader_get(modkit_loader *loader);
+
+// Begins a read section (sections nest) and returns the current snapshot.
+// [thread-safe]; reader must be the calling thread's
+static inline const modkit_loader_snapshot *modkit_loader_read_begin(modkit_loader_reader *reader) {
+   if (reader->depth++ == 0) {
+      __atomic_store_n(&reader->active, __atomic_load_n(reader->epoch, __ATOMIC_ACQUIRE), __ATOMIC_RELAXED);
+      if (reader->fenced) __atomic_thread_fence(__ATOMIC_SEQ_CST);
+      else __atomic_signal_fence(__ATOMIC_SEQ_CST);
+   }
+   return __atomic_load_n(reader->current, __ATOMIC_ACQUIRE);
+}
+
+// Ends the innermost read section; snapshots obtained in the outermost one become invalid.
+// [thread-safe]; reader must be the calling thread's
+static inline void modkit_loader_read_end(modkit_loader_reader *reader) {
+   if (--reader->depth == 0) __atomic_store_n(&reader->active, (uint64_t)0, __ATOMIC_RELEASE);
+}
+
+// The registrants of one slot in a snapshot; NULL when out of range. Constant time.
+// [thread-safe]
+static inline const modkit_loader_slot *modkit_loader_snapshot_slot(const modkit_loader_snapshot *snapshot,
+                                                                    uint32_t category_index,
+                                                                    uint32_t slot_index) {
+   if (category_index >= snapshot->category_count || slot_index >= snapshot->slot_counts[category_index])
+      return (const modkit_loader_slot *)0;
+   return &snapshot->slots[category_index][slot_index];
+}
+
+// The index of a category in snapshots, or -1 when the loader was not created with it.
+// [thread-safe]
+MODKIT_LOADER_API int32_t modkit_loader_category_index(const modkit_loader *loader, const char *category_id);
+
 // A web resource a module registered.
-typedef struct modkit_loader_web_resource {
+struct modkit_loader_web_resource {
    const char *path;
    modkit_web_handler handler;
    void *user_data;
    uint32_t module_index;
-} modkit_loader_web_resource;
+};
 
 // [thread-safe]
 MODKIT_LOADER_API size_t modkit_loader_web_resource_count(const modkit_loader *loader);
@@ -174,10 +254,10 @@ MODKIT_LOADER_API const modkit_loader_web_resource *
 modkit_loader_web_resource_at(const modkit_loader *loader, size_t index);
 
 // A cached function a module registered.
-typedef struct modkit_loader_cache {
+struct modkit_loader_cache {
    const char *name;
    uint32_t module_index;
-} modkit_loader_cache;
+};
 
 // [thread-safe]
 MODKIT_LOADER_API size_t modkit_loader_cache_count(const modkit_loader *loader);

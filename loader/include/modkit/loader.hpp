@@ -89,6 +89,33 @@ private:
    const modkit_loader_slot *slot_;
 };
 
+// Where a slot lives in snapshots; found once, used on every dispatch.
+struct SlotRef {
+   uint32_t category;
+   uint32_t slot;
+};
+
+// A read section on the calling thread (see modkit/loader.h): slots read through it stay valid,
+// and their modules loaded, until the guard is destroyed, even while another thread unloads or
+// reloads modules. Costs two plain stores; never blocks. Not movable across threads.
+class ReadGuard {
+public:
+   explicit ReadGuard(modkit_loader_reader *reader) : reader_(reader), snapshot_(modkit_loader_read_begin(reader)) {}
+   ~ReadGuard() { modkit_loader_read_end(reader_); }
+   ReadGuard(const ReadGuard &) = delete;
+   ReadGuard &operator=(const ReadGuard &) = delete;
+
+   const modkit_loader_snapshot &snapshot() const { return *snapshot_; }
+   template <auto Member>
+   Slot<Member> slot(SlotRef ref) const {
+      return Slot<Member>(modkit_loader_snapshot_slot(snapshot_, ref.category, ref.slot));
+   }
+
+private:
+   modkit_loader_reader *reader_;
+   const modkit_loader_snapshot *snapshot_;
+};
+
 class Loader {
 public:
    struct Options {
@@ -155,6 +182,22 @@ public:
          if (s->desc->offset == offset) return Slot<Member>(s);
       }
    }
+
+   // Where the slot Member stands for lives in snapshots, for ReadGuard::slot.
+   template <auto Member>
+   SlotRef slot_ref(const char *category_id) const {
+      const int32_t category = modkit_loader_category_index(loader_, category_id);
+      const modkit_loader_slot &s = slot<Member>(category_id).raw();
+      return {static_cast<uint32_t>(category), static_cast<uint32_t>(s.desc - s.category->slots)};
+   }
+
+   // The calling thread's reader, for ReadGuard. [thread-safe]
+   modkit_loader_reader *reader() const { return modkit_loader_reader_get(loader_); }
+
+   // Unloads or reloads one module while other threads dispatch in read sections.
+   // Throws LoadError when it fails (a failed reload keeps the running instance).
+   void unload_module(const char *name) { check(modkit_loader_unload_module(loader_, name)); }
+   void reload_module(const char *name) { check(modkit_loader_reload_module(loader_, name)); }
 
    const modkit_loader_slot &slot(const char *category_id, const char *slot_name) const {
       const modkit_loader_slot *s = nullptr;
