@@ -1,5 +1,8 @@
 #include "config.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace modkit::loader {
 
 std::string json_type_name(const nlohmann::json &value) {
@@ -37,6 +40,51 @@ Error config_error(std::string pointer, std::string message) {
 std::string expected_got(const char *expected, const nlohmann::json &found) {
    return std::string("expected ") + expected + ", got " + json_type_name(found) + " " +
           json_excerpt(found);
+}
+
+} // namespace
+
+const std::vector<std::string> &hygiene_check_names() {
+   static const std::vector<std::string> names = {"exec_stack", "static_tls", "unique_symbols", "textrel", "ifunc"};
+   return names;
+}
+
+namespace {
+
+bool parse_sha256(const nlohmann::json &value, const std::string &pointer, std::string &out, Errors &errors) {
+   std::string hex = value.is_string() ? value.get<std::string>() : "";
+   for (char &c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+   if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      errors.push_back(config_error(pointer, expected_got("64 hexadecimal digits (a SHA-256 digest)", value)));
+      return false;
+   }
+   out = hex;
+   return true;
+}
+
+bool parse_exceptions(const nlohmann::json &value, const std::string &pointer, std::map<std::string, std::string> &out,
+                      Errors &errors) {
+   if (!value.is_object()) {
+      errors.push_back(config_error(pointer, expected_got("an object of check name -> reason", value)));
+      return false;
+   }
+   bool ok = true;
+   for (const auto &item : value.items()) {
+      const auto &names = hygiene_check_names();
+      const std::string at = pointer + "/" + pointer_token(item.key());
+      if (std::find(names.begin(), names.end(), item.key()) == names.end()) {
+         std::string known;
+         for (const auto &n : names) known += (known.empty() ? "" : ", ") + n;
+         errors.push_back(config_error(at, "unknown hygiene check; expected one of " + known));
+         ok = false;
+      } else if (!item.value().is_string() || item.value().get_ref<const std::string &>().empty()) {
+         errors.push_back(config_error(at, expected_got("the reason, as a non-empty string", item.value())));
+         ok = false;
+      } else {
+         out[item.key()] = item.value().get<std::string>();
+      }
+   }
+   return ok;
 }
 
 } // namespace
@@ -97,9 +145,14 @@ bool parse_host_config(const std::string &text, HostConfig &out, Errors &errors)
          spec.position = i;
          bool ok = true;
          for (const auto &field : item.items()) {
-            if (field.key() != "module" && field.key() != "config") {
+            if (field.key() == "sha256") {
+               ok = parse_sha256(field.value(), pointer + "/sha256", spec.sha256, errors) && ok;
+            } else if (field.key() == "hygiene_exceptions") {
+               ok = parse_exceptions(field.value(), pointer + "/hygiene_exceptions", spec.hygiene_exceptions, errors) && ok;
+            } else if (field.key() != "module" && field.key() != "config") {
                errors.push_back(config_error(pointer + "/" + pointer_token(field.key()),
-                                             "unknown key; expected \"module\" or \"config\""));
+                                             "unknown key; expected \"module\", \"config\", \"sha256\" or "
+                                             "\"hygiene_exceptions\""));
                ok = false;
             }
          }

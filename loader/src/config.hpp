@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,14 @@ struct ModuleSpec {
    nlohmann::json config;  // the module's raw config ({} when absent or null)
    std::string pointer;    // "/modules/<i>"
    size_t position = 0;    // i
+   std::string sha256;     // lowercase hex pin of the file's content; empty: not pinned
+   // Hygiene checks switched off for this module ("static_tls" ...), each with the reason the
+   // operator gave; the loader logs the reason every time it loads the module.
+   std::map<std::string, std::string> hygiene_exceptions;
 };
+
+// The hygiene checks a host config may switch off per module.
+const std::vector<std::string> &hygiene_check_names();
 
 struct HostConfig {
    std::vector<std::string> module_path;

@@ -168,3 +168,110 @@ TEST_CASE("link: loading by path keeps the real file name for debuggers; /proc/s
    ::close(fd);
    ::dlclose(linked.handle);
 }
+
+TEST_CASE("trust: every directory above the module is checked") {
+   TempDir dir;
+   Host host;
+   std::filesystem::create_directories(dir.path / "mods");
+   const auto mods = dir.path / "mods";
+   std::filesystem::copy_file(fixture("probe_a"), mods / "probe_a.so");
+   auto config = [&] {
+      return R"({"module_path": [")" + mods.string() + R"("], "modules": [{"module": "probe_a", "config": {"tag": "a"}}]})";
+   };
+   SUBCASE("a world-writable directory is refused") {
+      std::filesystem::permissions(mods, std::filesystem::perms(0777));
+      auto errors = load_errors([&] { host.loader.load(config()); });
+      REQUIRE(errors.size() == 1);
+      CHECK(errors[0].stage == "trust");
+      CHECK(errors[0].message == "directory " + mods.string() +
+                                    " is writable by everyone (mode 0777); expected write permission for the owner "
+                                    "only (or a root-owned sticky directory such as /tmp)");
+   }
+   SUBCASE("a group-writable ancestor is refused") {
+      std::filesystem::permissions(dir.path, std::filesystem::perms(0770));
+      auto errors = load_errors([&] { host.loader.load(config()); });
+      REQUIRE(errors.size() == 1);
+      CHECK(contains(errors[0].message, "directory " + dir.str() + " is writable by its group (mode 0770)"));
+   }
+   SUBCASE("a root-owned sticky shared directory is accepted") {
+      if (::geteuid() != 0) {
+         MESSAGE("skipped: a root-owned directory needs root");
+         return;
+      }
+      std::filesystem::permissions(dir.path, std::filesystem::perms(01777));
+      host.loader.load(config());
+      CHECK(host.loader.module_count() == 1);
+   }
+   SUBCASE("a symbolic link in module_path is resolved, and the real directories are checked") {
+      std::filesystem::create_directory_symlink(mods, dir.path / "alias");
+      host.loader.load(R"({"module_path": [")" + (dir.path / "alias").string() +
+                       R"("], "modules": [{"module": "probe_a", "config": {"tag": "a"}}]})");
+      CHECK(host.loader.module_count() == 1);
+   }
+}
+
+TEST_CASE("trust: a sha256 pin is checked on the opened file") {
+   Host host;
+   // The pin of the fixture itself, computed independently of the loader.
+   std::string pin;
+   {
+      modkit::loader::TrustedFile file;
+      std::string error;
+      REQUIRE(modkit::loader::TrustedFile::open(fixture("probe_a"), {}, file, error));
+      REQUIRE(file.sha256(pin, error));
+   }
+   REQUIRE(pin.size() == 64);
+   auto load = [&](const std::string &sha) {
+      host.load(R"([{"module": "probe_a", "sha256": ")" + sha + R"(", "config": {"tag": "a"}}])");
+   };
+   SUBCASE("matching, in any case") {
+      std::string upper = pin;
+      for (char &c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      load(upper);
+      CHECK(host.loader.module_count() == 1);
+   }
+   SUBCASE("not matching") {
+      std::string other = pin;
+      other[0] = other[0] == '0' ? '1' : '0';
+      auto errors = load_errors([&] { load(other); });
+      REQUIRE(errors.size() == 1);
+      CHECK(errors[0].pointer == "/modules/0/sha256");
+      CHECK(errors[0].message == "content does not match the pin: expected sha256 " + other + ", found " + pin);
+   }
+   SUBCASE("malformed") {
+      auto errors = load_errors([&] { load("abc"); });
+      REQUIRE(errors.size() == 1);
+      CHECK(errors[0].stage == "config");
+      CHECK(contains(errors[0].message, "expected 64 hexadecimal digits"));
+   }
+}
+
+TEST_CASE("hygiene checks can be switched off per module, with a reason that is logged") {
+   Host host;
+   SUBCASE("with a reason, the module loads and the reason is logged") {
+      host.load(R"([{"module": "probe_execstack", "config": {"tag": "x"},
+                     "hygiene_exceptions": {"exec_stack": "vendor build, fix promised in 2.1"}}])");
+      CHECK(host.loader.module_count() == 1);
+      CHECK(host.logged("module 'probe_execstack': hygiene check exec_stack is off by the host config (vendor build, "
+                        "fix promised in 2.1)"));
+   }
+   SUBCASE("an unknown check or a missing reason is a config error") {
+      auto errors = load_errors([&] {
+         host.load(R"([{"module": "probe_execstack", "config": {"tag": "x"},
+                        "hygiene_exceptions": {"exec_stak": "typo", "static_tls": ""}}])");
+      });
+      REQUIRE(errors.size() == 2);
+      CHECK(errors[0].pointer == "/modules/0/hygiene_exceptions/exec_stak");
+      CHECK(contains(errors[0].message, "unknown hygiene check; expected one of exec_stack, static_tls"));
+      CHECK(errors[1].pointer == "/modules/0/hygiene_exceptions/static_tls");
+      CHECK(contains(errors[1].message, "expected the reason, as a non-empty string"));
+   }
+   SUBCASE("another check is not switched off by an exception for one") {
+      auto errors = load_errors([&] {
+         host.load(R"([{"module": "probe_execstack", "config": {"tag": "x"},
+                        "hygiene_exceptions": {"static_tls": "not this one"}}])");
+      });
+      REQUIRE(errors.size() == 1);
+      CHECK(contains(errors[0].message, "stack"));
+   }
+}
