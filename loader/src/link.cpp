@@ -5,7 +5,10 @@
 #include <fmt/format.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <cinttypes>
+#include <cstdlib>
+#include <dirent.h>
 #include <cstdio>
 #include <cstring>
 
@@ -125,6 +128,26 @@ bool link_module(const std::string &path, const TrustedFile &file, Linked &out, 
    if (!desc->init) return fail(MODKIT_E_INVALID_ARGUMENT, "descriptor has no init function");
    out.handle = handle;
    out.desc = desc;
+   out.name = name;
+   return true;
+}
+
+std::vector<pid_t> process_threads() {
+   std::vector<pid_t> ids;
+   DIR *dir = ::opendir("/proc/self/task");
+   if (!dir) return ids;
+   while (const dirent *entry = ::readdir(dir)) {
+      if (entry->d_name[0] != '.') ids.push_back(static_cast<pid_t>(std::atol(entry->d_name)));
+   }
+   ::closedir(dir);
+   std::sort(ids.begin(), ids.end());
+   return ids;
+}
+
+bool still_mapped(const std::string &name) {
+   void *handle = ::dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+   if (!handle) return false;
+   ::dlclose(handle);
    return true;
 }
 

@@ -6,13 +6,21 @@
 #include <modkit/module.h>
 
 #include <string>
+#include <vector>
 
 namespace modkit::loader {
 
 struct Linked {
    void *handle = nullptr;
    const modkit_module *desc = nullptr;
+   std::string name; // what dlopen was given (the path, or another spelling of it)
 };
+
+// The IDs of this process's threads, from /proc/self/task.
+std::vector<pid_t> process_threads();
+
+// True while the dynamic linker still has an object loaded under this name.
+bool still_mapped(const std::string &name);
 
 // dlopen(path, RTLD_NOW | RTLD_LOCAL), then checks that the object the dynamic linker mapped
 // has the device and inode of the descriptor that was checked (refusing a file swapped in

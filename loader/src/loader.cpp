@@ -9,7 +9,9 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -232,6 +234,7 @@ bool Loader::prepare(Module &module, size_t index) {
    }
    module.handle = linked.handle;
    module.desc = linked.desc;
+   module.load_name = linked.name;
    if (module.manifest_name != module.desc->name) {
       fail(&module, Stage::link, MODKIT_E_INVALID_ARGUMENT, pointer + "/module",
            fmt::format("descriptor name \"{}\" differs from the manifest's \"{}\"", module.desc->name,
@@ -365,6 +368,7 @@ bool Loader::initialise(Module &module) {
    modkit_host &host = *module.host;
    modkit_error_sink sink;
    host.state = modkit_host::State::initialising;
+   const std::vector<pid_t> threads_before = process_threads();
    const auto started = std::chrono::steady_clock::now();
    const modkit_status status = module.desc->init(host_api_table(), &host,
                                                   modkit_str{module.config_json.data(), module.config_json.size()},
@@ -387,6 +391,10 @@ bool Loader::initialise(Module &module) {
       return false;
    }
    module.initialised = true;
+   // Threads that appeared during init are the module's; unload checks that deinit ended them.
+   const std::vector<pid_t> threads_after = process_threads();
+   std::set_difference(threads_after.begin(), threads_after.end(), threads_before.begin(), threads_before.end(),
+                       std::back_inserter(module.threads));
    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
    logf(MODKIT_LOG_INFO, nullptr,
         fmt::format("loaded module '{}' {} from {} (position {}, init {} us)", module.desc->name,
@@ -407,11 +415,28 @@ void Loader::retire(Module &module) {
       module.initialised = false;
       module.instance = nullptr;
    }
-   if (module.handle) {
-      ::dlclose(module.handle);
-      module.handle = nullptr;
+   if (!module.handle) return;
+   // Unmapping code a thread still runs would crash the host: a module whose own threads
+   // outlive deinit stays mapped, and the operator is told.
+   const std::vector<pid_t> now = process_threads();
+   std::vector<pid_t> left;
+   std::set_intersection(module.threads.begin(), module.threads.end(), now.begin(), now.end(), std::back_inserter(left));
+   const std::string name = module.desc ? module.desc->name : module.spec.module;
+   if (!left.empty()) {
+      logf(MODKIT_LOG_WARNING, nullptr,
+           fmt::format("module '{}' left {} thread(s) running after deinit (thread {}); it stays mapped instead of "
+                       "being closed", name, left.size(), left.front()));
+      module.handle = nullptr; // deliberately never closed
       module.desc = nullptr;
+      return;
    }
+   ::dlclose(module.handle);
+   module.handle = nullptr;
+   module.desc = nullptr;
+   if (!module.load_name.empty() && still_mapped(module.load_name))
+      logf(MODKIT_LOG_INFO, nullptr,
+           fmt::format("module '{}' is still mapped after dlclose (something in it, such as thread-local "
+                       "destructors, keeps it loaded)", name));
 }
 
 void Loader::go_live(Module &module) {

@@ -23,6 +23,8 @@ struct Module {
    std::string path;
    std::string manifest_name;
    void *handle = nullptr;
+   std::string load_name; // the name dlopen was given
+   std::vector<pid_t> threads; // threads that appeared during init: the module's own
    const modkit_module *desc = nullptr;
    void *instance = nullptr;
    bool initialised = false;

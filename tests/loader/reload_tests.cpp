@@ -1,6 +1,10 @@
 // reload_tests.cpp - replacing or removing one module while the others stay.
 #include "support.hpp"
 
+#include "link.hpp"
+
+#include <thread>
+
 using test::contains;
 using test::fixture;
 using test::Host;
@@ -96,4 +100,29 @@ TEST_CASE("unloading one module keeps the others in order") {
    // A reload after the gap closed still finds the right module.
    CHECK(modkit_loader_reload_module(host.loader.get(), "probe_c") == MODKIT_OK);
    CHECK(decide_order(host) == std::vector<std::string>{"probe_a", "probe_c"});
+}
+
+TEST_CASE("a module that leaves a thread running after deinit stays mapped and is reported") {
+   TempDir dir;
+   install("probe_c", dir.path / "probe_c.so");
+   Host host;
+   host.loader.load(R"({"module_path": [")" + dir.str() + R"("], "modules": [
+                        {"module": "probe_c", "config": {"tag": "c", "leak_thread": true}}]})");
+   // Unmapping it now would crash this process as soon as its thread runs again.
+   host.loader.unload_module("probe_c");
+   std::this_thread::sleep_for(std::chrono::milliseconds(20));
+   CHECK(host.logged("module 'probe_c' left 1 thread(s) running after deinit"));
+   CHECK(host.logged("it stays mapped instead of being closed"));
+}
+
+TEST_CASE("a well-behaved module is unmapped on unload") {
+   TempDir dir;
+   install("probe_c", dir.path / "probe_c.so");
+   const std::string path = (dir.path / "probe_c.so").string();
+   Host host;
+   host.loader.load(R"({"module_path": [")" + dir.str() + R"("], "modules": [{"module": "probe_c", "config": {"tag": "c"}}]})");
+   CHECK(modkit::loader::still_mapped(path));
+   host.loader.unload_module("probe_c");
+   CHECK_FALSE(modkit::loader::still_mapped(path));
+   CHECK_FALSE(host.logged("stays mapped"));
 }
