@@ -32,6 +32,11 @@ function(modkit_add_module name)
   target_compile_options(${name} PRIVATE $<$<COMPILE_LANG_AND_ID:CXX,GNU>:-fno-gnu-unique>)
   target_link_options(${name} PRIVATE
     "LINKER:--version-script=${_MODKIT_MODULE_MAP}"
-    "LINKER:-z,defs" "LINKER:-z,now" "LINKER:-z,noexecstack" "LINKER:-z,relro"
+    "LINKER:-z,now" "LINKER:-z,noexecstack" "LINKER:-z,relro"
     "LINKER:--exclude-libs,ALL")
+  # Every symbol resolved at link time, except in sanitizer builds, where the host provides
+  # the sanitizer runtime.
+  if(NOT MODKIT_SANITIZE)
+    target_link_options(${name} PRIVATE "LINKER:-z,defs")
+  endif()
 endfunction()

@@ -1,5 +1,5 @@
-// libFuzzer harness: the reader and both policies over arbitrary bytes. Built with
-// -DMODKIT_FUZZ=ON and clang; seed it with module files (the fixtures are good seeds).
+// fuzz_elf_reader.cpp - the ELF reader and both policies over arbitrary bytes: nothing may
+// crash, hang or read outside the input. Seeds: tests/fuzz/corpus/elf plus built modules.
 #include "elf/elf_facts.hpp"
 #include "elf/elf_policy.hpp"
 
