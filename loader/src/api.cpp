@@ -28,14 +28,26 @@ long category_index(const modkit_loader *loader, const char *category_id) {
 
 extern "C" {
 
+namespace {
+thread_local std::string create_error;
+} // namespace
+
+MODKIT_LOADER_API const char *modkit_loader_create_error(void) { return create_error.c_str(); }
+
 MODKIT_LOADER_API modkit_status modkit_loader_create(const modkit_loader_options *options, modkit_loader **out) {
-   if (!options || !out || options->struct_size < offsetof(modkit_loader_options, get_extension))
-      return MODKIT_E_INVALID_ARGUMENT;
-   if (options->category_count > 0 && !options->categories) return MODKIT_E_INVALID_ARGUMENT;
-   *out = nullptr;
    return guard([&] {
+      create_error.clear();
+      if (!options || !out || options->struct_size < offsetof(modkit_loader_options, get_extension)) {
+         create_error = "options or out is NULL, or options->struct_size is too small";
+         return MODKIT_E_INVALID_ARGUMENT;
+      }
+      *out = nullptr;
+      if (options->category_count > 0 && !options->categories) {
+         create_error = "category_count is not 0 but categories is NULL";
+         return MODKIT_E_INVALID_ARGUMENT;
+      }
       auto loader = std::make_unique<modkit_loader>(*options);
-      if (!loader->impl.init_categories()) return MODKIT_E_INVALID_ARGUMENT;
+      if (!loader->impl.init_categories(create_error)) return MODKIT_E_INVALID_ARGUMENT;
       *out = loader.release();
       return MODKIT_OK;
    });

@@ -4,9 +4,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace modkit::loader {
 
 namespace {
+
+// Where a callbacks struct's first function pointer sits: after uint32_t struct_size, aligned
+// for a pointer (8 on LP64, 4 on 32-bit targets).
+constexpr size_t first_slot = std::max(sizeof(uint32_t), alignof(void (*)(void)));
 
 const std::pair<const char *, modkit_combine> combines[] = {
    {"first_non_zero", MODKIT_COMBINE_FIRST_NON_ZERO}, {"all_true", MODKIT_COMBINE_ALL_TRUE},
@@ -107,7 +113,7 @@ bool CategoryStore::add_json(const std::string &text, std::vector<const modkit_c
          d.chain_to = chain.empty() ? nullptr : keep(chain);
          d.since_minor = static_cast<uint16_t>(since);
          d.out_max = static_cast<int32_t>(out_max);
-         d.offset = static_cast<uint32_t>(sizeof(uint64_t) + s * sizeof(void (*)(void)));
+         d.offset = static_cast<uint32_t>(first_slot + s * sizeof(void (*)(void)));
          b.slots.push_back(d);
       }
       if (auto types = c.find("types"); types != c.end()) {
@@ -141,7 +147,7 @@ bool CategoryStore::add_json(const std::string &text, std::vector<const modkit_c
       cat.major = static_cast<uint16_t>(major);
       cat.minor = static_cast<uint16_t>(minor);
       cat.id = keep(id);
-      cat.callbacks_size = static_cast<uint32_t>(sizeof(uint64_t) + b.slots.size() * sizeof(void (*)(void)));
+      cat.callbacks_size = static_cast<uint32_t>(first_slot + b.slots.size() * sizeof(void (*)(void)));
       cat.slot_count = static_cast<uint32_t>(b.slots.size());
       cat.slots = b.slots.data();
       cat.type_count = static_cast<uint32_t>(b.types.size());

@@ -69,25 +69,24 @@ Loader::Loader(const modkit_loader_options &options) {
 
 Loader::~Loader() { unload_all(); }
 
-bool Loader::init_categories() {
+bool Loader::init_categories(std::string &error) {
    std::vector<const modkit_category *> all(options_.categories, options_.categories + options_.category_count);
-   std::string error;
-   if (!categories_json_.empty() && !category_store_.add_json(categories_json_, all, error)) {
-      logf(MODKIT_LOG_ERROR, nullptr, "invalid categories_json: " + error);
-      return false;
-   }
-   for (const modkit_category *category : all) {
-      if (!registry_.add_category(category, error)) {
-         logf(MODKIT_LOG_ERROR, nullptr, "invalid category descriptor: " + error);
-         return false;
+   std::string why;
+   if (!categories_json_.empty() && !category_store_.add_json(categories_json_, all, why)) {
+      error = "invalid categories_json: " + why;
+   } else {
+      for (const modkit_category *category : all) {
+         if (!registry_.add_category(category, why)) {
+            error = "invalid category descriptor: " + why;
+            break;
+         }
       }
+      // Every signature is parsed now, so a malformed one is refused before any module loads.
+      if (error.empty() && !dynamic_.prepare(registry_, why)) error = "invalid category descriptor: " + why;
    }
-   // Every signature is parsed now, so a malformed one is refused before any module loads.
-   if (!dynamic_.prepare(registry_, error)) {
-      logf(MODKIT_LOG_ERROR, nullptr, "invalid category descriptor: " + error);
-      return false;
-   }
-   return true;
+   if (error.empty()) return true;
+   logf(MODKIT_LOG_ERROR, nullptr, error);
+   return false;
 }
 
 void Loader::log(modkit_log_level level, const char *module, modkit_str message) const {
@@ -154,7 +153,6 @@ modkit_status Loader::load(const std::string &config_text) {
       publish_errors();
       return MODKIT_E_STATE;
    }
-   loaded_ = true;
    HostConfig config;
    if (!parse_host_config(config_text, config, errors_)) {
       publish_errors();
@@ -190,9 +188,11 @@ modkit_status Loader::load(const std::string &config_text) {
    if (ok) publish_and_wait();
    if (!ok) {
       unload_all();
+      dirs_.clear();
       publish_errors();
       return errors_.empty() ? MODKIT_E_INTERNAL : errors_.front().code;
    }
+   loaded_ = true;
    publish_errors();
    return MODKIT_OK;
 }
@@ -665,9 +665,20 @@ nlohmann::json Loader::describe() const {
       for (uint32_t s = 0; s < cat->slot_count; ++s) {
          const modkit_slot_desc &d = cat->slots[s];
          slots.push_back({{"name", d.name}, {"signature", d.signature}, {"combine", combines[d.combine]},
-                          {"on_error", on_errors[d.on_error]}});
+                          {"on_error", on_errors[d.on_error]}, {"chain_to", d.chain_to ? nlohmann::json(d.chain_to) : nlohmann::json()},
+                          {"out_max", d.out_max}, {"since", d.since_minor}});
       }
-      categories.push_back({{"id", cat->id}, {"version", fmt::format("{}.{}", cat->major, cat->minor)}, {"slots", slots}});
+      nlohmann::json types = nlohmann::json::array();
+      for (uint32_t t = 0; t < cat->type_count; ++t) {
+         const modkit_type_desc &type = cat->types[t];
+         nlohmann::json fields = nlohmann::json::array();
+         for (uint32_t f = 0; f < type.field_count; ++f)
+            fields.push_back({{"name", type.fields[f].name}, {"type", type.fields[f].type}, {"offset", type.fields[f].offset}});
+         types.push_back({{"name", type.name}, {"size", type.size}, {"fields", fields}});
+      }
+      // The same shape categories_json takes, so a host in another language can start from it.
+      categories.push_back({{"id", cat->id}, {"major", cat->major}, {"minor", cat->minor},
+                            {"version", fmt::format("{}.{}", cat->major, cat->minor)}, {"slots", slots}, {"types", types}});
    }
    return {{"modules", modules}, {"categories", categories}};
 }

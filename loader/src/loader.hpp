@@ -41,8 +41,9 @@ public:
    Loader(const Loader &) = delete;
    Loader &operator=(const Loader &) = delete;
 
-   // Validates the host's category descriptors; false (and logs) if one is malformed.
-   bool init_categories();
+   // Validates the host's category descriptors; false (and logs, and sets error) if one is
+   // malformed.
+   bool init_categories(std::string &error);
 
    modkit_status load(const std::string &config_text);
    modkit_status load_file(const std::string &path);

@@ -219,4 +219,36 @@ TEST_CASE("a malformed JSON category is refused at creation, naming where") {
    CHECK(contains(lines.back(), "slot 'a': signature 'v: int': column 4 ('int'): unknown type"));
    CHECK(create("{}") == MODKIT_E_INVALID_ARGUMENT);
    CHECK(contains(lines.back(), "expected an array of categories"));
+   // The reason is also data, for hosts that do not read the log.
+   CHECK(std::string(modkit_loader_create_error()) == lines.back());
+}
+
+TEST_CASE("describe_json's categories can be fed back as categories_json") {
+   Host host;
+   host.load(R"([{"module": "probe_a", "config": {"tag": "a", "answers": {"check_event_for_spam": 3}}}])");
+   modkit_buffer *out = modkit_loader_buffer_create();
+   REQUIRE(modkit_loader_describe_json(host.loader.get(), out) == MODKIT_OK);
+   const modkit_str text = modkit_loader_buffer_data(out);
+   const std::string categories = json::parse(std::string(text.data, text.size))["categories"].dump();
+   modkit_loader_buffer_destroy(out);
+
+   // A host that knows the categories only as JSON loads and dispatches the same modules.
+   modkit_loader_options o{};
+   o.struct_size = sizeof o;
+   o.categories_json = categories.c_str();
+   o.log = [](void *, modkit_log_level, const char *, modkit_str) {};
+   modkit_loader *loader = nullptr;
+   REQUIRE(modkit_loader_create(&o, &loader) == MODKIT_OK);
+   CHECK(std::string(modkit_loader_create_error()).empty());
+   const std::string config = R"({"module_path": [")" + test::fixture_dir() +
+                              R"("], "modules": [{"module": "probe_a", "config": {"tag": "a", "answers": {"check_event_for_spam": 3}}}]})";
+   REQUIRE(modkit_loader_load(loader, config.data(), config.size()) == MODKIT_OK);
+   modkit_buffer *result = modkit_loader_buffer_create();
+   const std::string args = R"({"event": {"sender": "@m:x"}})";
+   CHECK(modkit_loader_dispatch_json(loader, MODKIT_SPAM_CHECKER_ID, "check_event_for_spam", args.data(), args.size(),
+                                     nullptr, result) == MODKIT_OK);
+   const modkit_str r = modkit_loader_buffer_data(result);
+   CHECK(json::parse(std::string(r.data, r.size))["answer"]["result"] == 3);
+   modkit_loader_buffer_destroy(result);
+   modkit_loader_destroy(loader);
 }

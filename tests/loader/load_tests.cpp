@@ -227,6 +227,14 @@ TEST_CASE("registrations the host cannot honour fail init with a clear reason, l
    CHECK(host.loader.module_count() == 0);
 }
 
+TEST_CASE("a failed load leaves the loader empty and ready to try again") {
+   Host host;
+   auto errors = load_errors([&] { host.load(R"([{"module": "probe_a", "config": {}}])"); });
+   CHECK(errors.size() == 1);
+   host.load(R"([{"module": "probe_a", "config": {"tag": "a"}}])");
+   CHECK(host.loader.module_count() == 1);
+}
+
 TEST_CASE("a loader loads one host config only") {
    Host host;
    host.load(R"([{"module": "probe_a", "config": {"tag": "a"}}])");

@@ -63,10 +63,16 @@ typedef struct modkit_loader_options {
 } modkit_loader_options;
 
 // Creates a loader. options is copied (not the arrays it points to).
-// Returns MODKIT_E_INVALID_ARGUMENT for a malformed category (the log says which).
+// Returns MODKIT_E_INVALID_ARGUMENT for a malformed category; modkit_loader_create_error then
+// says which and why (the log says it too).
 // [main-thread]
 MODKIT_LOADER_API modkit_status modkit_loader_create(const modkit_loader_options *options,
                                                      modkit_loader **out);
+
+// Why the last modkit_loader_create on the calling thread failed; "" after a success. The
+// string is owned by the loader library and valid until the thread's next create.
+// [thread-safe]
+MODKIT_LOADER_API const char *modkit_loader_create_error(void);
 
 // Unloads every module in reverse config order (deinit, then dlclose) and frees the loader.
 // No dispatch may be running. NULL is ignored.
@@ -77,7 +83,8 @@ MODKIT_LOADER_API void modkit_loader_destroy(modkit_loader *loader);
 // (schema, parse_config) and then init. All or nothing: the static and configuration stages
 // run for every module and all their errors are collected; if any failed, or an init fails,
 // the modules already initialised are unloaded again and the call fails. The errors are then
-// read with modkit_loader_error_count/_at. May be called once per loader.
+// read with modkit_loader_error_count/_at. Once a load succeeds, the loader is loaded for good
+// (MODKIT_E_STATE afterwards); after a failed one, nothing is loaded and it may be tried again.
 // [main-thread]
 MODKIT_LOADER_API modkit_status modkit_loader_load(modkit_loader *loader, const char *config_json,
                                                    size_t config_size);
@@ -294,16 +301,19 @@ static inline modkit_call modkit_call_make(modkit_str request_id) {
 // ---- changing one module while the others run ----
 
 // Unloads the module whose descriptor name is module_name: its registrations are revoked,
-// deinit runs, and the file is closed. Later modules keep their order.
-// MODKIT_E_NOT_FOUND when no such module is loaded.
-// [main-thread], with no dispatch running
+// then, once every read section that might still see them has ended, deinit runs and the file
+// is closed. Later modules keep their order. MODKIT_E_NOT_FOUND when no such module is loaded;
+// MODKIT_E_STATE when called inside the calling thread's own read section.
+// [main-thread]; other threads may dispatch meanwhile, inside read sections (see below);
+// dispatch outside read sections, and the module list functions, must not run concurrently
 MODKIT_LOADER_API modkit_status modkit_loader_unload_module(modkit_loader *loader, const char *module_name);
 
 // Reloads a module through the whole pipeline (the file is resolved, checked and linked again,
 // so a new build at the same path is picked up), initialises the new instance and swaps it in
 // at the old one's position; the old instance is then deinitialised and closed. If any stage
 // fails, the old instance keeps running untouched and the errors are reported as for a load.
-// [main-thread], with no dispatch running
+// Every dispatch sees either the old instance or the new one, never both and never neither.
+// [main-thread]; the same rules as modkit_loader_unload_module
 MODKIT_LOADER_API modkit_status modkit_loader_reload_module(modkit_loader *loader, const char *module_name);
 
 // ---- the dynamic path: slots by name, arguments and answers as JSON ----
