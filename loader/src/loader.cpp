@@ -1,6 +1,7 @@
 #include "loader.hpp"
 
 #include "elf/elf_facts.hpp"
+#include "environment_checks.hpp"
 #include "elf/elf_policy.hpp"
 #include "link.hpp"
 #include "resolve.hpp"
@@ -270,7 +271,11 @@ bool Loader::inspect(Module &module, const TrustedFile &file, std::vector<std::s
       ok = false;
    }
    if (!ok) return false;
-   for (const auto &f : elf::check_hygiene(facts)) {
+   auto hygiene = elf::check_hygiene(facts);
+   const std::string module_dir = module.path.substr(0, module.path.rfind('/'));
+   for (auto &f : check_search_path(facts, module_dir)) hygiene.push_back(std::move(f));
+   for (auto &f : check_needed_libraries(facts, module_dir)) hygiene.push_back(std::move(f));
+   for (const auto &f : hygiene) {
       // "hygiene.static_tls" -> "static_tls", the name a host config switches it off by.
       const std::string name = f.check.substr(f.check.find('.') + 1);
       auto exception = module.spec.hygiene_exceptions.find(name);

@@ -262,3 +262,27 @@ TEST_CASE("modules are initialised in config order and unloaded in reverse") {
    }
    CHECK(lines == std::vector<std::string>{"c:init", "a:init", "b:init", "b:deinit", "a:deinit", "c:deinit"});
 }
+
+TEST_CASE("environment checks: library search paths and needed libraries, before dlopen") {
+   Host host;
+   SUBCASE("a needed library found through $ORIGIN is fine") {
+      host.load(R"([{"module": "uses_dep_origin"}])");
+      CHECK(host.loader.module_count() == 1);
+   }
+   SUBCASE("a needed library the dynamic linker would not find is named") {
+      auto errors = load_errors([&] { host.load(R"([{"module": "uses_dep_missing"}])"); });
+      REQUIRE(errors.size() == 1);
+      CHECK(errors[0].stage == "inspect");
+      CHECK(errors[0].message == "needed libraries: expected libraries the dynamic linker can find, found "
+                                 "libmodkit_fixture_dep.so (not loaded and not found in its search path)");
+   }
+   SUBCASE("a search path outside the module's directory is refused, and can be allowed with a reason") {
+      auto errors = load_errors([&] { host.load(R"([{"module": "runpath_outside"}])"); });
+      REQUIRE(errors.size() == 1);
+      CHECK(contains(errors[0].message, "library search path (RPATH/RUNPATH): expected entries inside the module's "
+                                        "directory ($ORIGIN), found /opt/modkit-elsewhere/lib"));
+      Host relaxed;
+      relaxed.load(R"([{"module": "runpath_outside", "hygiene_exceptions": {"runpath": "vendor layout"}}])");
+      CHECK(relaxed.loader.module_count() == 1);
+   }
+}
