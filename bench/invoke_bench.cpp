@@ -29,6 +29,13 @@
 #include <new>
 #include <string>
 
+#ifdef MODKIT_BENCH_COMBINED
+// Linked into modkit_bench, whose modkit_bench.cpp defines the counter and operator new.
+extern std::atomic<std::uint64_t> modkit_bench_allocations;
+namespace {
+std::atomic<std::uint64_t> &allocations = modkit_bench_allocations;
+} // namespace
+#else
 // ---- counting heap allocations in this process ----
 
 namespace {
@@ -55,6 +62,7 @@ void operator delete(void *p, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void *p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void *p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void *p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#endif
 
 namespace {
 
@@ -288,4 +296,6 @@ BENCHMARK_TEMPLATE(BM_invoker_call, CheckEvent);
 BENCHMARK_TEMPLATE(BM_invoker_bind, CheckEvent);
 BENCHMARK_TEMPLATE(BM_dispatch_json, CheckEvent);
 
+#ifndef MODKIT_BENCH_COMBINED
 BENCHMARK_MAIN();
+#endif

@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""Prints the table of docs/benchmarks.md from invoke_bench's JSON output.
+"""Prints the tables of docs/benchmarks.md from the benchmarks' JSON output.
 
-    invoke_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
-                 --benchmark_out=invoke.json --benchmark_out_format=json
-    python3 bench/summarize.py invoke.json
+    modkit_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+                 --benchmark_out=modkit.json --benchmark_out_format=json
+    python3 bench/synapse_loop.py --out synapse.json
+    python3 bench/summarize.py modkit.json [synapse.json]
+
+(invoke_bench's output alone gives the first table only.) The first table, the dynamic invoker:
 
 For each callee shape (the <...> of the benchmark names) and each benchmark: the median over
 the repetitions of the wall-clock and CPU time per iteration, the CPU time's coefficient of
 variation across the repetitions, the ratios of its median CPU time
 to the same shape's bare ffi_call and direct call (CPU time, because on a shared machine
 wall-clock time also counts other processes' turns), and the heap allocations per iteration.
+
+The second table (modkit_bench's own rows): each row's median CPU time next to its in-run
+reference's, their ratio, the issue's target for that ratio and whether it was met, and the heap
+allocations per iteration; then resident memory per module and, given synapse.json, Synapse's
+Python loop next to modkit's dispatch of the same N callbacks.
 """
 import json
 import re
@@ -18,9 +26,7 @@ import sys
 ROWS = ["BM_direct_call", "BM_ffi_call", "BM_invoker_call", "BM_invoker_bind", "BM_dispatch_json"]
 
 
-def main(path):
-    with open(path) as f:
-        doc = json.load(f)
+def invoker_table(doc):
     medians, cvs = {}, {}
     for b in doc["benchmarks"]:
         m = re.fullmatch(r"(\w+)<(\w+)>", b["run_name"])
@@ -29,7 +35,7 @@ def main(path):
         if m and b.get("aggregate_name") == "cv":
             cvs[b["run_name"]] = b["cpu_time"]
     if not medians:
-        sys.exit("summarize.py: no medians (run with --benchmark_repetitions > 1)")
+        return
     print("| callee | benchmark | median time (ns) | median CPU (ns) | CPU CV | CPU × ffi_call | CPU × direct call "
           "| allocs/iter |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -46,6 +52,96 @@ def main(path):
             print("| %s | `%s` | %.1f | %.1f | %s | %.2f | %.1f | %.2f |" % (
                 shape, name, b["real_time"], b["cpu_time"], "%.0f%%" % (100 * cv) if cv is not None else "?",
                 b["cpu_time"] / ffi, b["cpu_time"] / direct, b.get("allocs_per_iter", 0)))
+
+
+# (row, reference, target ratio or None): the target is the issue's, row CPU / reference CPU.
+ROWS_VS_REFERENCE = (
+    [("BM_dispatch_first/%d" % n, "BM_raw_loop_first/%d" % n, 1.25) for n in (1, 4, 16)] +
+    [("BM_dispatch_all/%d" % n, "BM_raw_loop_all/%d" % n, 1.25) for n in (1, 4, 16)] +
+    [("BM_guarded_first/%d" % n, "BM_raw_loop_first/%d" % n, 1.5) for n in (1, 4, 16)] +
+    [("BM_guarded_all/%d" % n, "BM_raw_loop_all/%d" % n, 1.5) for n in (1, 4, 16)] +
+    [("BM_cached_hit_string", "BM_map_find", 2.5), ("BM_cached_hit_array", "BM_map_find", 2.5),
+     ("BM_loader_cycle", "BM_raw_dlopen_cycle", 1.3), ("BM_boost_dll_cycle", "BM_raw_dlopen_cycle", None),
+     ("BM_poco_cycle", "BM_raw_dlopen_cycle", None), ("BM_boost_dll_call", "BM_raw_call", None),
+     ("BM_poco_call", "BM_raw_call", None), ("BM_loader_startup_100", "BM_raw_startup_100", 1.3),
+     ("BM_elf_read_facts", "BM_raw_dlopen_cycle_1000", 1.0)])
+# Rows whose target is also "no heap allocation per iteration".
+ZERO_ALLOCS = ("BM_dispatch_", "BM_guarded_", "BM_cached_hit_")
+
+
+def ns(b):
+    scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
+    return b["cpu_time"] * scale, b["real_time"] * scale
+
+
+def fmt(x):
+    return "%.0f" % x if x >= 100 else "%.1f" % x
+
+
+def modkit_table(doc, synapse):
+    medians, cvs = {}, {}
+    for b in doc["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            medians[b["run_name"]] = b
+        elif b.get("aggregate_name") == "cv":
+            cvs[b["run_name"]] = b["cpu_time"]
+    if "BM_raw_loop_first/1" not in medians:
+        return
+    print("\n| row | reference | median CPU (ns) | reference CPU (ns) | ratio | target | met | allocs/iter | CPU CV |")
+    print("|---|---|---:|---:|---:|---:|---|---:|---:|")
+    for row, ref, target in ROWS_VS_REFERENCE:
+        if row not in medians or ref not in medians:
+            print("| `%s` | `%s` | missing | | | | | | |" % (row, ref))
+            continue
+        cpu, ref_cpu = ns(medians[row])[0], ns(medians[ref])[0]
+        ratio = cpu / ref_cpu
+        allocs = medians[row].get("allocs_per_iter")
+        met = "" if target is None else ("yes" if ratio <= target else "**no**")
+        if row.startswith(ZERO_ALLOCS) and allocs is not None and allocs > 0:
+            met = "**no** (allocates)" if met == "yes" else met + " (allocates)"
+        cv = cvs.get(row)
+        print("| `%s` | `%s` | %s | %s | %.2f | %s | %s | %s | %s |" % (
+            row, ref, fmt(cpu), fmt(ref_cpu), ratio, "≤ %.2f" % target if target else "", met,
+            "%.2f" % allocs if allocs is not None else "", "%.0f%%" % (100 * cv) if cv is not None else "?"))
+    rss = next((b for name, b in medians.items() if name.startswith("BM_resident_memory")), None)
+    if rss:
+        own = rss["loader_own_kib_per_module"]
+        print("\nResident memory per module (growth from 1 to 100 modules / 99, fresh processes, medians): "
+              "raw dlopen %.1f KiB, loader %.1f KiB, the loader's own %.1f KiB (target ≤ 4 KiB: %s)" % (
+                  rss["raw_kib_per_module"], rss["loader_kib_per_module"], own, "met" if own <= 4 else "**missed**"))
+    cli = medians.get("BM_cli_inspect_1000")
+    raw = medians.get("BM_raw_dlopen_cycle_1000")
+    if cli and raw and "cli_cpu_ns_per_file" in cli:
+        per_file = cli["cli_cpu_ns_per_file"]
+        print("\n`modkit inspect` over 1,000 files in one invocation (medians): %.0f files/s, %.0f ns CPU per file "
+              "(process start included) = %.2f × a raw dlopen cycle of one of those files (%.0f ns; target < 1: %s)" % (
+                  cli["files_per_second"], per_file, per_file / ns(raw)[0], ns(raw)[0],
+                  "met" if per_file < ns(raw)[0] else "**missed**"))
+    else:
+        print("\n`modkit inspect` (BM_cli_inspect_1000): missing (the CLI was not built or failed)")
+    if synapse:
+        print("\n| N callbacks | Synapse's loop, Python %s: CPU ns/event | modkit `BM_dispatch_first/N` CPU ns "
+              "| Python ÷ modkit | modkit `BM_guarded_first/N` CPU ns | Python ÷ guarded |" % synapse["python"])
+        print("|---:|---:|---:|---:|---:|---:|")
+        for s in synapse["benchmarks"]:
+            n = s["n"]
+            d, g = medians.get("BM_dispatch_first/%d" % n), medians.get("BM_guarded_first/%d" % n)
+            dc = ns(d)[0] if d else None
+            gc = ns(g)[0] if g else None
+            print("| %d | %s | %s | %s | %s | %s |" % (
+                n, fmt(s["median_cpu_ns"]), fmt(dc) if dc else "missing", "%.0f×" % (s["median_cpu_ns"] / dc) if dc else "",
+                fmt(gc) if gc else "missing", "%.0f×" % (s["median_cpu_ns"] / gc) if gc else ""))
+
+
+def main(path, synapse_path=None):
+    with open(path) as f:
+        doc = json.load(f)
+    synapse = None
+    if synapse_path:
+        with open(synapse_path) as f:
+            synapse = json.load(f)
+    invoker_table(doc)
+    modkit_table(doc, synapse)
     c = doc["context"]
     print("\n%s, %d CPUs at %d MHz, load average %s, benchmark library build: %s" % (
         c.get("date", "?"), c.get("num_cpus", 0), c.get("mhz_per_cpu", 0),
@@ -53,6 +149,6 @@ def main(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: summarize.py INVOKE_BENCH_OUTPUT.json")
-    main(sys.argv[1])
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: summarize.py BENCH_OUTPUT.json [SYNAPSE_LOOP.json]")
+    main(*sys.argv[1:])

@@ -22,6 +22,16 @@
 namespace modkit {
 
 struct SpamCheckerCallbacks;
+struct ThirdPartyRulesCallbacks;
+struct PresenceRouterCallbacks;
+struct AccountValidityCallbacks;
+struct PasswordAuthProviderCallbacks;
+struct BackgroundUpdateControllerCallbacks;
+struct AccountDataCallbacks;
+struct ExtraUnsignedFieldsCallbacks;
+struct MediaRepositoryCallbacks;
+struct RatelimitCallbacks;
+struct FederationCallbacks;
 
 namespace detail {
 
@@ -87,9 +97,16 @@ public:
 
    // Registers the callbacks that are set, for the category Callbacks belongs to. The category
    // must be listed in MODKIT_MODULE's registers argument (the loader refuses it otherwise).
+   // A category rule spanning several slots (paired callbacks, a required one) is checked
+   // first and refused with Error(MODKIT_E_INVALID_ARGUMENT), so the mistake shows at init.
    template <class Callbacks>
    void register_callbacks(Callbacks callbacks) {
       using Traits = CategoryTraits<Callbacks>;
+      const std::string problem = detail::category_problem<Traits>(callbacks);
+      if (!problem.empty())
+         throw Error(MODKIT_E_INVALID_ARGUMENT,
+                     fmt::format("{}: could not register callbacks of category {}: {}",
+                                 context_.module_name, Traits::id(), problem));
       make_room();
       auto binding = std::make_unique<detail::CallbackBinding<Callbacks>>(
          detail::CallbackBinding<Callbacks>{context_, std::move(callbacks)});
@@ -105,6 +122,30 @@ public:
 
    // Synapse's register_spam_checker_callbacks; see categories/spam_checker.hpp.
    void register_spam_checker_callbacks(SpamCheckerCallbacks callbacks);
+   // Synapse's register_third_party_rules_callbacks; see categories/third_party_rules.hpp.
+   void register_third_party_rules_callbacks(ThirdPartyRulesCallbacks callbacks);
+   // Synapse's register_presence_router_callbacks; see categories/presence_router.hpp.
+   void register_presence_router_callbacks(PresenceRouterCallbacks callbacks);
+   // Synapse's register_account_validity_callbacks; see categories/account_validity.hpp.
+   void register_account_validity_callbacks(AccountValidityCallbacks callbacks);
+   // Synapse's register_password_auth_provider_callbacks; see
+   // categories/password_auth_provider.hpp.
+   void register_password_auth_provider_callbacks(PasswordAuthProviderCallbacks callbacks);
+   // Synapse's register_background_update_controller_callbacks; see
+   // categories/background_update_controller.hpp.
+   void register_background_update_controller_callbacks(
+      BackgroundUpdateControllerCallbacks callbacks);
+   // Synapse's register_account_data_callbacks; see categories/account_data.hpp.
+   void register_account_data_callbacks(AccountDataCallbacks callbacks);
+   // Synapse's register_add_extra_fields_to_unsigned_client_event_callbacks; see
+   // categories/extra_unsigned_fields.hpp.
+   void register_extra_unsigned_fields_callbacks(ExtraUnsignedFieldsCallbacks callbacks);
+   // Synapse's register_media_repository_callbacks; see categories/media_repository.hpp.
+   void register_media_repository_callbacks(MediaRepositoryCallbacks callbacks);
+   // Synapse's register_ratelimit_callbacks; see categories/ratelimit.hpp.
+   void register_ratelimit_callbacks(RatelimitCallbacks callbacks);
+   // Synapse's register_federation_callbacks; see categories/federation.hpp.
+   void register_federation_callbacks(FederationCallbacks callbacks);
 
    // Serves handler at path (absolute and normalised, e.g. "/_modkit/my_module/hello").
    // Returns false when a module earlier in the host config already serves path: as in

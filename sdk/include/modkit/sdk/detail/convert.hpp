@@ -3,17 +3,23 @@
 // A category's traits header names the C++ parameter types; these rules make the conversions,
 // so most categories need no conversion code of their own. To support a new parameter type,
 // give it a constructor from the C argument (as Event has from const modkit_event *) or
-// specialise FromC; for a new output type, specialise ToC.
+// specialise FromC; for a new output type, specialise ToC. A C++ result that fills several C
+// outputs at once (an answer plus the buffer that goes with it) has a writer instead; see
+// category.hpp.
 #pragma once
 
 #include <modkit/sdk/error.hpp>
 #include <modkit/sdk/str.hpp>
 
+#include <modkit/host.h>
+
 #include <nlohmann/json.hpp>
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace modkit::detail {
 
@@ -58,14 +64,38 @@ struct FromC<nlohmann::json> {
    }
 };
 
-// ToC<Out>::put(out, value) writes a C++ result to a C output the host owns.
+// ToC<Out>::put(api, out, value) writes a C++ result to a C output the host owns.
 template <class Out>
 struct ToC {
    template <class V>
-   static void put(Out *out, V &&value) {
+   static void put(const modkit_host_api *, Out *out, V &&value) {
       static_assert(std::is_arithmetic_v<Out> || std::is_enum_v<Out>,
                     "modkit: no conversion from this C++ result to the C output type");
       *out = static_cast<Out>(std::forward<V>(value));
+   }
+};
+
+// Appends bytes to a host-owned *buf output; a buffer the host cannot grow fails the call.
+inline void append_output(const modkit_host_api *api, modkit_buffer *out, std::string_view bytes) {
+   const modkit_status status = api->buffer_append(out, bytes.data(), bytes.size());
+   if (status != MODKIT_OK) throw Error(status, "the host could not store the callback's output");
+}
+
+// *buf outputs: strings are written as they are; anything else (nlohmann::json, or a type it
+// converts from: maps, sets, vectors...) as JSON text.
+template <>
+struct ToC<modkit_buffer> {
+   template <class V>
+   static void put(const modkit_host_api *api, modkit_buffer *out, V &&value) {
+      if constexpr (std::is_same_v<std::decay_t<V>, nlohmann::json>) {
+         append_output(api, out, value.dump());
+      } else if constexpr (std::is_convertible_v<V, std::string_view>) {
+         append_output(api, out, std::string_view(value));
+      } else {
+         static_assert(std::is_constructible_v<nlohmann::json, V>,
+                       "modkit: a *buf output takes a string or a value nlohmann::json holds");
+         append_output(api, out, nlohmann::json(std::forward<V>(value)).dump());
+      }
    }
 };
 

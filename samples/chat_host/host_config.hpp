@@ -1,0 +1,55 @@
+// host_config.hpp - the chat host's config file. The loader's part lives under "modkit" and is
+// handed to the loader as it is, so the loader's JSON pointers (/modules/1/config/...) are
+// relative to that object; the host prefixes them with /modkit when it reports them.
+//
+//   {"server_name": "example.org", "listen": "127.0.0.1:8008", "admins": ["@admin:example.org"],
+//    "modkit": {"module_path": ["modules"], "modules": [{"module": "spam_filter", "config": {}}]}}
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+struct RateLimitConfig {
+   double per_second = 0;
+   int64_t burst_count = 0;
+};
+
+struct HostConfig {
+   std::string server_name = "example.org";
+   std::string listen = "127.0.0.1:8008";
+   std::set<std::string> admins;
+   nlohmann::json modkit = {{"modules", nlohmann::json::array()}};
+   std::string base_dir;                 // the config file's directory (relative module_path)
+   bool enable_registration = true;
+   bool user_directory_search_all_users = false;
+   uint64_t max_upload_size = 50ull * 1024 * 1024;
+   std::vector<std::pair<uint64_t, int64_t>> media_upload_limits; // (max_bytes, time_period_ms)
+   RateLimitConfig rc_invites_per_room{0.3, 10};
+   RateLimitConfig rc_invites_per_user{0.003, 5};
+   RateLimitConfig rc_invites_per_issuer{0.3, 10};
+};
+
+// Every problem found in a config, each with its JSON pointer.
+class ConfigError : public std::runtime_error {
+public:
+   explicit ConfigError(std::vector<std::string> errors);
+   const std::vector<std::string> &errors() const { return errors_; }
+
+private:
+   std::vector<std::string> errors_;
+};
+
+HostConfig parse_host_config(const nlohmann::json &config, const std::string &base_dir);
+HostConfig load_host_config(const std::string &path);
+
+// "127.0.0.1:8008" -> host and port; false when malformed.
+bool split_listen(const std::string &listen, std::string &host, int &port);
+
+} // namespace chat

@@ -1,0 +1,234 @@
+// router.cpp - matching, authentication, is_user_expired, errors, module web resources.
+#include "router.hpp"
+
+#include "app.hpp"
+
+#include <fmt/format.h>
+
+namespace chat {
+
+namespace {
+
+std::vector<std::string> split_path(const std::string &path) {
+   std::vector<std::string> out;
+   size_t i = 1;
+   while (i <= path.size()) {
+      const size_t slash = path.find('/', i);
+      out.push_back(path.substr(i, slash == std::string::npos ? std::string::npos : slash - i));
+      if (slash == std::string::npos) break;
+      i = slash + 1;
+   }
+   return out;
+}
+
+bool match(const std::string &pattern, const std::string &path, std::map<std::string, std::string> *params) {
+   const auto want = split_path(pattern), got = split_path(path);
+   if (want.size() != got.size()) return false;
+   for (size_t i = 0; i < want.size(); ++i) {
+      const std::string &w = want[i];
+      if (w.size() > 2 && w.front() == '{' && w.back() == '}') {
+         if (got[i].empty()) return false;
+         if (params) (*params)[w.substr(1, w.size() - 2)] = percent_decode(got[i]);
+      } else if (w != got[i]) {
+         return false;
+      }
+   }
+   return true;
+}
+
+Response error_response(int status, const std::string &errcode, const std::string &message,
+                        const json &extra = json::object()) {
+   json body = extra.is_object() ? extra : json::object();
+   body["errcode"] = errcode;
+   body["error"] = message;
+   return json_response(body, status);
+}
+
+} // namespace
+
+std::vector<Route> &routes() {
+   static std::vector<Route> all = [] {
+      std::vector<Route> r;
+      add_account_routes(r);
+      add_room_routes(r);
+      add_profile_routes(r);
+      add_media_routes(r);
+      add_admin_routes(r);
+      add_federation_routes(r);
+      return r;
+   }();
+   return all;
+}
+
+Response json_response(const json &body, int status) {
+   Response r;
+   r.status = status;
+   r.body = body.dump();
+   return r;
+}
+
+std::string percent_decode(const std::string &text) {
+   std::string out;
+   for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+          std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+         out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+         i += 2;
+      } else {
+         out += text[i];
+      }
+   }
+   return out;
+}
+
+std::map<std::string, std::string> parse_query(const std::string &raw) {
+   std::map<std::string, std::string> out;
+   size_t i = 0;
+   while (i < raw.size()) {
+      size_t amp = raw.find('&', i);
+      if (amp == std::string::npos) amp = raw.size();
+      const std::string pair = raw.substr(i, amp - i);
+      const size_t eq = pair.find('=');
+      std::string key = pair.substr(0, eq), value = eq == std::string::npos ? "" : pair.substr(eq + 1);
+      for (auto *s : {&key, &value})
+         for (char &c : *s)
+            if (c == '+') c = ' ';
+      if (!key.empty()) out.emplace(percent_decode(key), percent_decode(value));
+      i = amp + 1;
+   }
+   return out;
+}
+
+const json &Ctx::body() {
+   if (!body_) {
+      json parsed = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+      if (parsed.is_discarded()) throw MatrixError(400, "M_NOT_JSON", "Content not JSON.");
+      if (!parsed.is_object()) throw MatrixError(400, "M_BAD_JSON", "Content must be a JSON object.");
+      body_ = std::move(parsed);
+   }
+   return *body_;
+}
+
+std::optional<std::string> Ctx::query(const std::string &name) const {
+   auto it = req.query.find(name);
+   return it == req.query.end() ? std::nullopt : std::optional<std::string>(it->second);
+}
+
+json Ctx::request_info() const {
+   auto ua = req.headers.find("user-agent");
+   return json::array({{{"user_agent", ua == req.headers.end() ? json() : json(ua->second)}, {"ip", req.remote_addr}}});
+}
+
+Router::Router(App &app) : app_(app) {}
+
+bool Router::is_builtin(const std::string &path) {
+   for (const Route &r : routes())
+      if (match(r.pattern, path, nullptr)) return true;
+   return false;
+}
+
+Response Router::handle(const Request &request) {
+   Ctx ctx(app_, request);
+   ctx.call.request_id = app_.next_request_id();
+   ctx.call.trace = &ctx.trace;
+   Response response;
+   try {
+      response = dispatch(request, ctx);
+   } catch (const MatrixError &e) {
+      response = error_response(e.status(), e.errcode(), e.what(), e.extra());
+   } catch (const json::exception &e) {
+      // A body field of the wrong type, caught where the handler read it.
+      response = error_response(400, "M_BAD_JSON", std::string("Invalid request body: ") + e.what());
+   } catch (const std::exception &e) {
+      app_.log(MODKIT_LOG_ERROR, fmt::format("{} {} failed: {}", request.method, request.path, e.what()));
+      response = error_response(500, "M_UNKNOWN", "Internal server error");
+   }
+   response.headers.emplace_back("access-control-allow-origin", "*");
+   response.trace = std::move(ctx.trace);
+   app_.metrics().count_request(response.status);
+   return response;
+}
+
+Response Router::dispatch(const Request &request, Ctx &ctx) {
+   if (request.method == "OPTIONS") {
+      Response r = json_response(json::object());
+      r.headers = {{"access-control-allow-methods", "GET, POST, PUT, DELETE, OPTIONS"},
+                   {"access-control-allow-headers", "Authorization, Content-Type"}};
+      return r;
+   }
+   const Route *found = nullptr;
+   bool path_known = false;
+   for (const Route &r : routes()) {
+      std::map<std::string, std::string> params;
+      if (!match(r.pattern, request.path, &params)) continue;
+      path_known = true;
+      if (r.method != request.method) continue;
+      found = &r;
+      ctx.params = std::move(params);
+      break;
+   }
+
+   // The access token: "Authorization: Bearer ..." or ?access_token=.
+   std::optional<std::string> token;
+   auto auth = request.headers.find("authorization");
+   if (auth != request.headers.end() && auth->second.compare(0, 7, "Bearer ") == 0) token = auth->second.substr(7);
+   else if (auto q = request.query.find("access_token"); q != request.query.end()) token = q->second;
+   if (token) {
+      State &state = app_.state();
+      std::lock_guard<std::mutex> lock(state.mutex);
+      auto device = state.tokens.find(*token);
+      if (device != state.tokens.end()) {
+         ctx.user_id = device->second.user_id;
+         ctx.device_id = device->second.device_id;
+         ctx.access_token = *token;
+         auto user = state.users.find(ctx.user_id);
+         ctx.is_admin = app_.config().admins.count(ctx.user_id) || (user != state.users.end() && user->second.admin);
+      }
+   }
+
+   if (!found) {
+      if (path_known) throw MatrixError(405, "M_UNRECOGNIZED", "Method not allowed for this endpoint.");
+      WebResponse web;
+      const std::optional<std::string> who = ctx.user_id.empty() ? std::nullopt : std::optional<std::string>(ctx.user_id);
+      json headers = json::object();
+      for (const auto &[k, v] : request.headers)
+         if (k != "authorization") headers[k] = v; // modules never see the caller's token
+      if (app_.modules().serve_web(ctx.call, request.method, request.path, request.raw_query, headers, request.body,
+                                   who, web)) {
+         Response r;
+         r.status = web.status;
+         r.body = std::move(web.body);
+         r.content_type = "application/octet-stream";
+         for (auto &[k, v] : web.headers) {
+            if (k == "content-type" || k == "Content-Type") r.content_type = v;
+            else r.headers.emplace_back(k, v);
+         }
+         return r;
+      }
+      throw MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request");
+   }
+
+   if (found->access != Access::open) {
+      if (!token) throw MatrixError(401, "M_MISSING_TOKEN", "Missing access token");
+      if (ctx.user_id.empty()) throw MatrixError(401, "M_UNKNOWN_TOKEN", "Unknown access token", {{"soft_logout", false}});
+      if (found->access != Access::user_expired) {
+         // Asked on every authenticated request but logout (Synapse's rule).
+         const auto expired = app_.modules().is_user_expired(ctx.call, ctx.user_id);
+         app_.check(expired, "is_user_expired");
+         bool is_expired = expired.answer == MODKIT_EXPIRY_EXPIRED;
+         if (expired.answer == MODKIT_EXPIRY_NO_OPINION) {
+            // No module has an opinion: the host's own expiry, set through the legacy hooks.
+            std::lock_guard<std::mutex> lock(app_.state().mutex);
+            auto user = app_.state().users.find(ctx.user_id);
+            is_expired = user != app_.state().users.end() && user->second.expiration_ts &&
+                         *user->second.expiration_ts < now_ms();
+         }
+         if (is_expired) throw MatrixError(403, "ORG_MATRIX_EXPIRED_ACCOUNT", "User account has expired");
+      }
+      if (found->access == Access::admin && !ctx.is_admin)
+         throw MatrixError(403, "M_FORBIDDEN", "You are not a server admin");
+   }
+   return found->handler(ctx);
+}
+
+} // namespace chat

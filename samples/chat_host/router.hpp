@@ -1,0 +1,119 @@
+// router.hpp - the transport-independent request router. A request (method, path, query,
+// headers, body) becomes a response (status, body) and a trace of what the modules did; the
+// HTTP server and the scenario runner both go through it.
+#pragma once
+
+#include "trace.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+using json = nlohmann::json;
+class App;
+struct Device;
+
+struct Request {
+   std::string method = "GET";
+   std::string path = "/";
+   std::string raw_query;                      // without '?'
+   std::map<std::string, std::string> query;   // decoded
+   std::map<std::string, std::string> headers; // lower-case names
+   std::string body;
+   std::string remote_addr = "127.0.0.1";
+};
+
+struct Response {
+   int status = 200;
+   std::string content_type = "application/json";
+   std::vector<std::pair<std::string, std::string>> headers;
+   std::string body;
+   Trace trace;
+};
+
+// A Matrix error: {"errcode": ..., "error": ...} with an HTTP status.
+class MatrixError : public std::runtime_error {
+public:
+   MatrixError(int status, std::string errcode, const std::string &message, json extra = json::object())
+      : std::runtime_error(message), status_(status), errcode_(std::move(errcode)), extra_(std::move(extra)) {}
+   int status() const { return status_; }
+   const std::string &errcode() const { return errcode_; }
+   const json &extra() const { return extra_; }
+
+private:
+   int status_;
+   std::string errcode_;
+   json extra_;
+};
+
+enum class Access {
+   open,          // no access token needed
+   user,          // a valid token; is_user_expired is asked
+   user_expired,  // a valid token; expired accounts allowed (logout, renewal mail)
+   admin,         // a server admin's token
+};
+
+// One request being handled.
+struct Ctx {
+   Ctx(App &a, const Request &r) : app(a), req(r) {}
+   App &app;
+   const Request &req;
+   std::map<std::string, std::string> params; // from the route's {placeholders}
+   std::string user_id;                       // the requester, when authenticated
+   std::string device_id, access_token;
+   bool is_admin = false;
+   CallContext call;
+   Trace trace;
+
+   // The body as a JSON object; M_NOT_JSON otherwise.
+   const json &body();
+   std::string param(const std::string &name) const { return params.at(name); }
+   std::optional<std::string> query(const std::string &name) const;
+   json request_info() const; // [{"user_agent": ..., "ip": ...}] for spam checkers
+
+private:
+   std::optional<json> body_;
+};
+
+using Handler = std::function<Response(Ctx &)>;
+
+struct Route {
+   std::string method;
+   std::string pattern; // "/_matrix/client/v3/rooms/{room_id}/join"
+   Access access;
+   Handler handler;
+};
+
+class Router {
+public:
+   explicit Router(App &app);
+   Response handle(const Request &request);
+   // True when path is a built-in endpoint (any method); modules may not register it.
+   static bool is_builtin(const std::string &path);
+
+private:
+   Response dispatch(const Request &request, Ctx &ctx);
+   App &app_;
+};
+
+// Every built-in route, grouped by area (api_*.cpp).
+std::vector<Route> &routes();
+void add_account_routes(std::vector<Route> &);
+void add_room_routes(std::vector<Route> &);
+void add_profile_routes(std::vector<Route> &);
+void add_media_routes(std::vector<Route> &);
+void add_admin_routes(std::vector<Route> &);
+void add_federation_routes(std::vector<Route> &);
+
+Response json_response(const json &body, int status = 200);
+std::string percent_decode(const std::string &text);
+std::map<std::string, std::string> parse_query(const std::string &raw);
+
+} // namespace chat

@@ -1,0 +1,154 @@
+// state.cpp - the in-memory store's helpers.
+#include "state.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <random>
+
+namespace chat {
+
+int64_t now_ms() {
+   using namespace std::chrono;
+   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+json Event::to_client() const {
+   json j = {{"event_id", event_id}, {"room_id", room_id},     {"sender", sender},
+             {"type", type},         {"content", content},     {"origin_server_ts", origin_server_ts}};
+   if (state_key) j["state_key"] = *state_key;
+   return j;
+}
+
+json Event::to_pdu() const {
+   json j = to_client();
+   j["origin"] = origin;
+   return j;
+}
+
+std::string State::new_id(char sigil) {
+   // Unpredictable IDs (tokens above all); the counter keeps them unique.
+   static thread_local std::mt19937_64 rng{std::random_device{}()};
+   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+   std::string id;
+   const int length = sigil == 'T' ? 32 : 12;
+   for (int i = 0; i < length; ++i) id += alphabet[rng() % (sizeof alphabet - 1)];
+   id += std::to_string(++ids_);
+   switch (sigil) {
+   case '!': return "!" + id + ":" + server_name_;
+   case '$': return "$" + id;
+   case 'D': return id.substr(0, 10);
+   case 'T': return "mct_" + id;
+   default: return id;
+   }
+}
+
+bool State::is_local(const std::string &user_id) const { return server_of(user_id) == server_name_; }
+
+std::optional<std::string> State::membership(const std::string &room_id, const std::string &user_id) const {
+   const Event *e = state_event(room_id, "m.room.member", user_id);
+   if (!e) return std::nullopt;
+   return e->content.value("membership", std::string());
+}
+
+std::vector<std::string> State::members(const std::string &room_id, const std::string &membership) const {
+   std::vector<std::string> out;
+   auto r = rooms.find(room_id);
+   if (r == rooms.end()) return out;
+   for (const auto &[key, event_id] : r->second.state) {
+      if (key.first != "m.room.member") continue;
+      auto e = events.find(event_id);
+      if (e != events.end() && e->second.content.value("membership", "") == membership) out.push_back(key.second);
+   }
+   return out;
+}
+
+const Event *State::state_event(const std::string &room_id, const std::string &type, const std::string &key) const {
+   auto r = rooms.find(room_id);
+   if (r == rooms.end()) return nullptr;
+   auto s = r->second.state.find({type, key});
+   if (s == r->second.state.end()) return nullptr;
+   auto e = events.find(s->second);
+   return e == events.end() ? nullptr : &e->second;
+}
+
+json State::state_json(const std::string &room_id) const {
+   json out = json::object();
+   auto r = rooms.find(room_id);
+   if (r == rooms.end()) return out;
+   for (const auto &[key, event_id] : r->second.state) {
+      auto e = events.find(event_id);
+      if (e != events.end()) out[key.first][key.second] = e->second.to_client();
+   }
+   return out;
+}
+
+void State::append(Event event) {
+   event.stream = next_stream();
+   Room &room = rooms[event.room_id];
+   room.room_id = event.room_id;
+   room.timeline.push_back(event.event_id);
+   if (event.state_key) room.state[{event.type, *event.state_key}] = event.event_id;
+   events[event.event_id] = std::move(event);
+}
+
+std::string State::join_rule(const std::string &room_id) const {
+   const Event *e = state_event(room_id, "m.room.join_rules", "");
+   return e ? e->content.value("join_rule", std::string("invite")) : "invite";
+}
+
+std::set<std::string> State::rooms_of(const std::string &user_id) const {
+   std::set<std::string> out;
+   for (const auto &[id, room] : rooms) {
+      if (!room.shut_down && membership(id, user_id) == std::optional<std::string>("join")) out.insert(id);
+   }
+   return out;
+}
+
+bool State::share_room(const std::string &a, const std::string &b) const {
+   const auto ra = rooms_of(a);
+   const auto rb = rooms_of(b);
+   return std::any_of(ra.begin(), ra.end(), [&](const std::string &r) { return rb.count(r) > 0; });
+}
+
+std::optional<std::string> State::user_for_threepid(const std::string &medium, const std::string &address) const {
+   for (const auto &[id, user] : users) {
+      for (const auto &t : user.threepids)
+         if (t.medium == medium && t.address == address) return id;
+      for (const auto &t : user.bound_threepids)
+         if (t.medium == medium && t.address == address) return id;
+   }
+   return std::nullopt;
+}
+
+void State::index_user(const User &user) {
+   if (user.deactivated) {
+      directory.erase(user.user_id);
+      return;
+   }
+   std::string text = user.user_id + " " + user.display_name;
+   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+   directory[user.user_id] = text;
+}
+
+std::string server_of(const std::string &id) {
+   const auto colon = id.find(':');
+   return colon == std::string::npos ? std::string() : id.substr(colon + 1);
+}
+
+bool valid_localpart(const std::string &localpart) {
+   if (localpart.empty() || localpart.size() > 255) return false;
+   return std::all_of(localpart.begin(), localpart.end(), [](unsigned char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '=' || c == '-' ||
+             c == '/' || c == '+';
+   });
+}
+
+bool valid_user_id(const std::string &user_id) {
+   if (user_id.size() < 4 || user_id[0] != '@') return false;
+   const auto colon = user_id.find(':');
+   if (colon == std::string::npos || colon + 1 >= user_id.size()) return false;
+   return valid_localpart(user_id.substr(1, colon - 1));
+}
+
+} // namespace chat

@@ -1,0 +1,150 @@
+// state.hpp - the server's data, in memory: users, devices and access tokens, rooms and their
+// events, profiles, account data, presence, media and third-party identifiers.
+//
+// One mutex guards everything. Handlers hold it only while they read or write state, never
+// while a module runs, so a slow module does not stall other requests; whatever a handler
+// checked before calling modules it checks again when it commits.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chat {
+
+using json = nlohmann::json;
+
+int64_t now_ms();
+
+struct ThreePid {
+   std::string medium, address;
+   int64_t added_at = 0;
+};
+
+struct User {
+   std::string user_id, localpart;
+   std::string password; // in memory only, compared in constant time; never logged or served
+   std::string display_name;
+   std::optional<std::string> avatar_url;
+   bool admin = false;
+   bool deactivated = false;
+   bool shadow_banned = false; // check_registration_for_spam answered SHADOW_BAN
+   std::vector<ThreePid> threepids;
+   std::vector<ThreePid> bound_threepids; // bound on an identity server (on_threepid_bind)
+   std::optional<int64_t> expiration_ts;  // set through the legacy account validity hooks
+};
+
+struct Device {
+   std::string device_id, user_id, display_name, access_token;
+   std::string auth_module;      // the module whose auth_checkers authenticated the login, if any
+   std::string login_type;
+};
+
+struct Event {
+   std::string event_id, room_id, sender, type;
+   std::optional<std::string> state_key;
+   json content = json::object();
+   int64_t origin_server_ts = 0;
+   uint64_t stream = 0;     // position in this server's event stream
+   std::string origin;      // the server that created the event
+   bool soft_failed = false; // a federated event a spam checker refused: kept, never served
+
+   // The client-server format without unsigned.
+   json to_client() const;
+   // The event as a federation PDU (what another server would receive).
+   json to_pdu() const;
+};
+
+struct Room {
+   std::string room_id, creator;
+   std::vector<std::string> timeline;                                  // event IDs, oldest first
+   std::map<std::pair<std::string, std::string>, std::string> state;  // (type, state_key) -> event ID
+   bool published = false; // listed in the public room directory
+   bool shut_down = false;
+   bool blocked = false;
+   std::set<std::string> aliases;
+};
+
+struct Presence {
+   std::string presence = "offline";
+   std::optional<std::string> status_msg;
+   int64_t last_active_ts = 0;
+   bool currently_active = false;
+};
+
+struct PresenceDelivery {
+   uint64_t stream = 0;
+   std::string user_id; // whose presence
+   Presence presence;
+};
+
+struct Media {
+   std::string media_id, uploader, content_type, upload_name, bytes;
+   int64_t created_ts = 0;
+};
+
+struct AccountDataItem {
+   uint64_t stream = 0;
+   json content;
+};
+
+class State {
+public:
+   explicit State(std::string server_name) : server_name_(std::move(server_name)) {}
+
+   const std::string &server_name() const { return server_name_; }
+   std::mutex mutex; // guards everything below
+
+   // ---- everything below: call with mutex held ----
+
+   std::map<std::string, User> users;                        // by user ID
+   std::map<std::string, Device> tokens;                      // by access token
+   std::map<std::string, Room> rooms;
+   std::map<std::string, Event> events;                       // by event ID
+   std::map<std::string, std::string> aliases;                // "#a:server" -> room ID
+   std::map<std::string, Presence> presence;                  // by user ID
+   std::map<std::string, std::vector<PresenceDelivery>> presence_inbox; // by recipient
+   std::map<std::string, std::map<std::string, AccountDataItem>> account_data; // user -> type
+   std::map<std::string, std::map<std::string, std::map<std::string, AccountDataItem>>> room_account_data;
+   std::map<std::string, Media> media;
+   std::map<std::string, std::string> txn_events;             // "token|room|txn" -> event ID
+   std::map<std::string, std::string> directory;              // user ID -> lower-case search text
+   std::map<std::string, std::vector<std::pair<int64_t, uint64_t>>> upload_history; // (ts, bytes)
+
+   uint64_t next_stream() { return ++stream_; }
+   uint64_t stream() const { return stream_; }
+   std::string new_id(char sigil); // "!abc:server", "$abc", device IDs ("D") and tokens ("T")
+
+   bool is_local(const std::string &user_id) const;
+   std::optional<std::string> membership(const std::string &room_id, const std::string &user_id) const;
+   std::vector<std::string> members(const std::string &room_id, const std::string &membership) const;
+   const Event *state_event(const std::string &room_id, const std::string &type, const std::string &key) const;
+   // Room state as the third-party rules category receives it: {type: {state_key: event}}.
+   json state_json(const std::string &room_id) const;
+   // Stores an accepted event (state too) and gives it a stream position.
+   void append(Event event);
+   std::string join_rule(const std::string &room_id) const;
+   std::set<std::string> rooms_of(const std::string &user_id) const; // rooms joined
+   bool share_room(const std::string &a, const std::string &b) const;
+   std::optional<std::string> user_for_threepid(const std::string &medium, const std::string &address) const;
+   void index_user(const User &user); // the user directory entry
+
+private:
+   std::string server_name_;
+   uint64_t stream_ = 0;
+   uint64_t ids_ = 0;
+};
+
+// Server name of a Matrix ID ("@a:example.org" -> "example.org"); empty when malformed.
+std::string server_of(const std::string &id);
+bool valid_localpart(const std::string &localpart);
+bool valid_user_id(const std::string &user_id);
+
+} // namespace chat
