@@ -21,6 +21,15 @@
 #   define MODKIT_COMPILER_TAG "unknown"
 #endif
 
+// clang's AddressSanitizer pads instrumented globals with a redzone and aligns them to 32,
+// which would leave zero bytes inside the note section and break its 4-byte record chain.
+// (GCC leaves globals in named sections alone.)
+#if defined(__clang__)
+#   define MODKIT_NOTE_UNSANITIZED __attribute__((no_sanitize("address")))
+#else
+#   define MODKIT_NOTE_UNSANITIZED
+#endif
+
 // The manifest JSON for a module. Every argument is a string literal without '"' or '\'.
 #define MODKIT_MANIFEST_JSON(name, version, sdk, registers)                                   \
    "{\"name\":\"" name "\",\"version\":\"" version "\",\"abi\":\"" MODKIT_ABI_VERSION_STRING \
@@ -35,7 +44,7 @@
    }
 
 #define MODKIT_MANIFEST_NOTE_DEFINE(symbol, json)                                      \
-   __attribute__((section(".note.modkit"), aligned(4), used))                           \
+   __attribute__((section(".note.modkit"), aligned(4), used)) MODKIT_NOTE_UNSANITIZED    \
    static const MODKIT_MANIFEST_NOTE_TYPE(json) symbol = {                              \
       sizeof(MODKIT_NOTE_OWNER), sizeof(json), MODKIT_NOTE_TYPE_MANIFEST, MODKIT_NOTE_OWNER, json}
 
