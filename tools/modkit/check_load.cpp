@@ -1,8 +1,11 @@
 #include "check_load.hpp"
 
+#include "output.hpp"
 #include "standard_categories.hpp"
 
-#include <modkit/loader.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
 
 namespace modkit::cli {
 namespace {
@@ -57,13 +60,28 @@ nlohmann::json registrations(const modkit::Loader &loader) {
 
 } // namespace
 
+PreparedRun prepare_run(const ModuleRun &run) {
+   if (!(run.timeout_seconds > 0 && run.timeout_seconds <= 3600))
+      throw UsageError(fmt::format("--timeout must be more than 0 and at most 3600 seconds, not {:g}", run.timeout_seconds));
+   PreparedRun out;
+   out.limits = {run.timeout_seconds, run.memory_mib};
+   if (!run.config_file.empty()) out.config = parse_json_file(run.config_file, "config file");
+   out.file = read_module_file(run.file);
+   if (out.file.error != ModuleFile::Error::none) out.reasons.push_back(run.file + ": " + out.file.error_message);
+   for (const Finding &f : out.file.findings) out.reasons.push_back(f.check + ": " + f.message());
+   // The loader takes absolute paths without "." or ".." only.
+   out.path = std::filesystem::absolute(run.file).lexically_normal().string();
+   return out;
+}
+
 nlohmann::json host_config(const std::string &module_path, const std::optional<nlohmann::json> &config) {
    nlohmann::json entry{{"module", module_path}};
    if (config) entry["config"] = *config;
    return {{"modules", nlohmann::json::array({std::move(entry)})}};
 }
 
-void load_and_unload(Reporter &reporter, const std::string &module_path, const std::optional<nlohmann::json> &config) {
+void load_and_unload(Reporter &reporter, const std::string &module_path, const std::optional<nlohmann::json> &config,
+                     const std::function<void(modkit::Loader &)> &while_loaded) {
    modkit::Loader::Options options;
    options.categories = standard_category_descriptors();
    options.log = [&reporter](modkit_log_level level, const char *module, std::string_view message) {
@@ -93,6 +111,7 @@ void load_and_unload(Reporter &reporter, const std::string &module_path, const s
          return;
       }
       reporter.send({{"event", "loaded"}, {"module", module_json(loader.module(0))}, {"registrations", registrations(loader)}});
+      if (while_loaded) while_loaded(loader);
       reporter.send({{"event", "phase"}, {"phase", "unload"}});
    } // ~Loader: deinit, then dlclose
    reporter.send({{"event", "unloaded"}});

@@ -14,15 +14,29 @@ struct InspectOptions {
 };
 int run_inspect(const InspectOptions &options);
 
-struct CheckOptions {
+// What `check` and `call` both take: the module, its config, and the limits of the child
+// process that loads it.
+struct ModuleRun {
    std::string file;
-   std::string config_file; // the module's config (JSON); empty: none
-   std::string host_abi;    // MAJOR.MINOR to judge the manifest against; empty: not asked
+   std::string config_file;    // the module's config (JSON); empty: none
    double timeout_seconds = 10;
    unsigned memory_mib = 2048; // RLIMIT_AS of the child; 0: no limit
+};
+
+struct CheckOptions {
+   ModuleRun run;
+   std::string host_abi; // MAJOR.MINOR to judge the manifest against; empty: not asked
    bool json = false;
 };
 int run_check(const CheckOptions &options);
+
+struct CallOptions {
+   ModuleRun run;
+   std::string target;      // CATEGORY.SLOT; the category may leave out its "modkit." prefix
+   std::string args = "{}"; // JSON text, or @FILE to read it from FILE
+   bool json = false;
+};
+int run_call(const CallOptions &options);
 
 struct CompatOptions {
    std::string file;

@@ -1,4 +1,4 @@
-// modkit - the command-line tool: inspect, check, compat, abi dump/diff, new. This file only maps
+// modkit - the command-line tool: inspect, check, call, compat, abi dump/diff, new. This file only maps
 // the command line (CLI11) onto the options structs of commands.hpp; each subcommand lives in
 // its own source file.
 #include "commands.hpp"
@@ -38,16 +38,35 @@ Command add_inspect(CLI::App &app, InspectOptions &o) {
    return {sub, "inspect", [&o] { return run_inspect(o); }};
 }
 
+// The module file, its config and the child's limits, as `check` and `call` take them.
+void add_module_run(CLI::App *sub, ModuleRun &o) {
+   sub->add_option("file", o.file, "Module file (.so)")->required();
+   sub->add_option("--config", o.config_file, "JSON file holding the module's config");
+   sub->add_option("--timeout", o.timeout_seconds, "Seconds the child process may run before it is killed")
+      ->capture_default_str();
+   sub->add_option("--memory", o.memory_mib, "Address-space limit of the child in MiB (0: none)")->capture_default_str();
+}
+
 Command add_check(CLI::App &app, CheckOptions &o) {
    CLI::App *sub = app.add_subcommand(
       "check", "Inspect a module, then load, initialise and unload it in a child process and list what it registers");
-   sub->add_option("file", o.file, "Module file (.so)")->required();
-   sub->add_option("--config", o.config_file, "JSON file holding the module's config");
+   add_module_run(sub, o.run);
    sub->add_option("--host-abi", o.host_abi, "Also judge the manifest against a host providing this ABI (MAJOR.MINOR)");
-   sub->add_option("--timeout", o.timeout_seconds, "Seconds the load may take before it is killed")->capture_default_str();
-   sub->add_option("--memory", o.memory_mib, "Address-space limit of the child in MiB (0: none)")->capture_default_str();
    sub->add_flag("--json", o.json, json_help);
    return {sub, "check", [&o] { return run_check(o); }};
+}
+
+Command add_call(CLI::App &app, CallOptions &o) {
+   CLI::App *sub = app.add_subcommand(
+      "call", "Load a module in a child process, call one of its callbacks with JSON arguments and print the answer");
+   add_module_run(sub, o.run);
+   // Positional after the file: `modkit call MODULE.so CATEGORY.SLOT`.
+   sub->add_option("slot", o.target, "CATEGORY.SLOT, e.g. spam_checker.check_event_for_spam")->required();
+   sub->add_option("--args", o.args,
+                   "The slot's inputs as a JSON object keyed by parameter name (or @FILE holding it)")
+      ->capture_default_str();
+   sub->add_flag("--json", o.json, json_help);
+   return {sub, "call", [&o] { return run_call(o); }};
 }
 
 Command add_compat(CLI::App &app, CompatOptions &o) {
@@ -97,16 +116,18 @@ int usage_error(bool json, const std::string &command, const std::string &messag
 } // namespace
 
 int main(int argc, char **argv) {
-   CLI::App app{"modkit: inspect, check and scaffold modkit modules; describe and compare the ABI"};
+   CLI::App app{"modkit: inspect, check, call and scaffold modkit modules; describe and compare the ABI"};
    app.set_version_flag("--version", "modkit " MODKIT_VERSION_STRING " (ABI " MODKIT_ABI_VERSION_STRING ")");
    app.require_subcommand(1);
    InspectOptions inspect;
    CheckOptions check;
+   CallOptions call;
    CompatOptions compat;
    AbiDumpOptions dump;
    AbiDiffOptions diff;
    NewOptions scaffold;
-   std::vector<Command> commands = {add_inspect(app, inspect), add_check(app, check), add_compat(app, compat)};
+   std::vector<Command> commands = {add_inspect(app, inspect), add_check(app, check), add_call(app, call),
+                                   add_compat(app, compat)};
    for (Command &c : add_abi(app, dump, diff)) commands.push_back(std::move(c));
    commands.push_back(add_new(app, scaffold));
 
