@@ -45,8 +45,8 @@ std::string expected_got(const char *expected, const nlohmann::json &found) {
 } // namespace
 
 const std::vector<std::string> &hygiene_check_names() {
-   static const std::vector<std::string> names = {"exec_stack", "static_tls",       "unique_symbols", "textrel",
-                                                  "ifunc",      "runpath",          "needed_libraries"};
+   static const std::vector<std::string> names = {"exec_stack", "static_tls", "unique_symbols",  "textrel",
+                                                  "ifunc",      "runpath",    "needed_libraries", "symbol_versions"};
    return names;
 }
 

@@ -1,5 +1,7 @@
 #include "environment_checks.hpp"
 
+#include "elf/host_runtime.hpp"
+
 #include <glob.h>
 #include <link.h>
 #include <sys/stat.h>
@@ -138,6 +140,10 @@ std::vector<elf::Finding> check_needed_libraries(const elf::Facts &facts, const 
       out.push_back(finding("hygiene.needed_libraries", "needed libraries",
                             "libraries the dynamic linker can find", missing + " (not loaded and not found in its search path)"));
    return out;
+}
+
+std::vector<elf::Finding> check_symbol_versions(const elf::Facts &facts) {
+   return elf::check_symbol_versions(facts, elf::host_runtime_versions());
 }
 
 } // namespace modkit::loader

@@ -1,6 +1,7 @@
 // environment_checks.hpp - static checks that depend on where the module is and on what this
-// process and system have, not only on the file: its library search path, and whether the
-// libraries it needs exist. Nothing is loaded; the file's facts are compared with the system.
+// process and system have, not only on the file: its library search path, whether the
+// libraries it needs exist, and whether this process's runtimes are new enough for it. Nothing
+// is loaded; the file's facts are compared with the system.
 #pragma once
 
 #include "elf/elf_facts.hpp"
@@ -20,5 +21,10 @@ std::vector<elf::Finding> check_search_path(const elf::Facts &facts, const std::
 // process, or present in the module's RUNPATH, LD_LIBRARY_PATH, the directories of
 // /etc/ld.so.conf, or the default directories. Check ID "hygiene.needed_libraries".
 std::vector<elf::Finding> check_needed_libraries(const elf::Facts &facts, const std::string &module_dir);
+
+// The versions of the C and C++ runtimes the module requires (GLIBC_2.x, GLIBCXX_3.4.x, ...)
+// must not be newer than those of the runtimes this process runs on, read once per process.
+// Check ID "hygiene.symbol_versions".
+std::vector<elf::Finding> check_symbol_versions(const elf::Facts &facts);
 
 } // namespace modkit::loader

@@ -147,7 +147,7 @@ TEST_CASE("check reports a module whose init fails as a loader error") {
    const auto &e = doc["load"]["errors"][0];
    CHECK(e["stage"] == "init");
    CHECK(e["status"] == "config");
-   CHECK(e["pointer"] == "/modules/0"); // the loader points at the module for init failures
+   CHECK(e["pointer"] == "/modules/0/config/threshold"); // where the module said the problem is
    CHECK(contains(e["message"].get<std::string>(), "expected at most 10, got 99"));
 }
 

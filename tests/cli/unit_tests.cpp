@@ -1,40 +1,19 @@
-// unit_tests.cpp - the CLI's small pieces in-process: symbol versions, the manifest, search
+// unit_tests.cpp - the CLI's small pieces in-process: the manifest, search
 // paths, the host runtime, compat's judgement and the project templates.
 #include "compat.hpp"
 #include "host_runtime.hpp"
 #include "manifest.hpp"
 #include "module_file.hpp"
 #include "templates.hpp"
-#include "versions.hpp"
 
 #include "abi_table.hpp"
+#include "elf/symbol_versions.hpp"
 
 #include <doctest/doctest.h>
 
 #include <elf.h>
 
 using namespace modkit::cli;
-
-TEST_CASE("symbol versions parse and compare by number, not by text") {
-   const auto v = parse_symbol_version("GLIBCXX_3.4.30");
-   REQUIRE(v);
-   CHECK(v->family == "GLIBCXX");
-   CHECK(v->text() == "3.4.30");
-   CHECK_FALSE(parse_symbol_version("GLIBC_PRIVATE"));
-   CHECK_FALSE(parse_symbol_version("GLIBC_ABI_DT_RELR"));
-   CHECK_FALSE(parse_symbol_version("3.4"));
-   CHECK_FALSE(parse_dotted("1..2"));
-   CHECK_FALSE(parse_dotted("99999999999"));
-   CHECK(compare_versions({2, 2, 5}, {2, 14}) < 0);
-   CHECK(compare_versions({3, 4, 30}, {3, 4, 29}) > 0);
-   CHECK(compare_versions({1, 3}, {1, 3, 0}) == 0);
-   const auto highest = highest_versions({"GLIBC_2.2.5", "GLIBC_2.14", "GLIBCXX_3.4.9", "GLIBCXX_3.4.30", "CXXABI_1.3",
-                                          "GLIBC_PRIVATE", "CXXABI_TM_1"});
-   REQUIRE(highest.size() == 3);
-   CHECK(highest[0].family + "_" + highest[0].text() == "GLIBC_2.14");
-   CHECK(highest[1].family + "_" + highest[1].text() == "GLIBCXX_3.4.30");
-   CHECK(highest[2].family + "_" + highest[2].text() == "CXXABI_1.3");
-}
 
 TEST_CASE("the manifest is read as the loader reads it") {
    Manifest m;
@@ -107,10 +86,10 @@ TEST_CASE("the host runtime is what this process runs on") {
    REQUIRE(self.error == ModuleFile::Error::none);
    std::vector<std::string> needs;
    for (const auto &n : self.facts.version_needs) needs.push_back(n.version);
-   for (const auto &need : highest_versions(needs)) {
+   for (const auto &need : modkit::elf::highest_versions(needs)) {
       const RuntimeVersion *have = find(need.family.c_str());
       REQUIRE_MESSAGE(have != nullptr, need.family);
-      CHECK(compare_versions(need.number, *parse_dotted(have->highest)) <= 0);
+      CHECK(modkit::elf::compare_versions(need.number, *modkit::elf::parse_dotted(have->highest)) <= 0);
    }
 }
 

@@ -36,24 +36,6 @@ std::vector<Finding> structure_of(const Bytes &bytes) {
    return check_structure(facts_of(bytes), HostFacts::current());
 }
 
-uint64_t get(const Bytes &bytes, size_t offset, unsigned width) {
-   uint64_t value = 0;
-   for (unsigned i = 0; i < width; ++i) value |= uint64_t(bytes.at(offset + i)) << (8 * i);
-   return value;
-}
-
-// Offset of the first program header of this type.
-size_t program_header(const Bytes &bytes, uint32_t type) {
-   const uint64_t phoff = get(bytes, offsetof(Elf64_Ehdr, e_phoff), 8);
-   const uint64_t phnum = get(bytes, offsetof(Elf64_Ehdr, e_phnum), 2);
-   for (uint64_t i = 0; i < phnum; ++i) {
-      const size_t at = phoff + i * sizeof(Elf64_Phdr);
-      if (get(bytes, at + offsetof(Elf64_Phdr, p_type), 4) == type) return at;
-   }
-   FAIL("no program header of type ", type);
-   return 0;
-}
-
 } // namespace
 
 TEST_CASE("the good module's bytes pass every check") {
@@ -171,6 +153,31 @@ TEST_CASE("header tables outside the file are parse errors") {
       const Failed failed = parse_failure(bytes);
       CHECK(failed.error.problem == "section extends beyond the file");
       CHECK(contains(failed.error.field, "section [1]"));
+   }
+}
+
+TEST_CASE("loadable segments must be in ascending order and apart") {
+   Bytes bytes = good_bytes();
+   const size_t first = program_header(bytes, PT_LOAD, 0), second = program_header(bytes, PT_LOAD, 1);
+   const uint64_t first_vaddr = get(bytes, first + offsetof(Elf64_Phdr, p_vaddr), 8);
+   const uint64_t first_end = first_vaddr + get(bytes, first + offsetof(Elf64_Phdr, p_memsz), 8);
+   REQUIRE(first_end > first_vaddr);
+
+   SUBCASE("the second PT_LOAD starting inside the first") {
+      put64(bytes, second + offsetof(Elf64_Phdr, p_vaddr), first_end - 1);
+      const Failed failed = parse_failure(bytes);
+      CHECK(failed.error.problem == "loadable segments overlap or are out of order");
+      CHECK(contains(failed.error.field, "p_vaddr"));
+      CHECK(contains(failed.error.expected, "p_vaddr at or above 0x"));
+      CHECK(contains(failed.error.found, "in program header ["));
+   }
+   SUBCASE("the second PT_LOAD below the first") {
+      put64(bytes, first + offsetof(Elf64_Phdr, p_vaddr), first_vaddr + 0x100000);
+      CHECK(parse_failure(bytes).error.problem == "loadable segments overlap or are out of order");
+   }
+   SUBCASE("a PT_LOAD whose end wraps around") {
+      put64(bytes, second + offsetof(Elf64_Phdr, p_memsz), ~uint64_t(0));
+      CHECK(parse_failure(bytes).error.problem == "loadable segment wraps around the address space");
    }
 }
 

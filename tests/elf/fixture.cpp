@@ -3,8 +3,10 @@
 #include <doctest/doctest.h>
 #include <modkit/manifest.h>
 
+#include <elf.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -86,6 +88,25 @@ void put32(Bytes &bytes, size_t offset, uint32_t value) {
 void put64(Bytes &bytes, size_t offset, uint64_t value) {
    REQUIRE(offset + 8 <= bytes.size());
    for (size_t i = 0; i < 8; ++i) bytes[offset + i] = static_cast<unsigned char>(value >> (8 * i));
+}
+
+uint64_t get(const Bytes &bytes, size_t offset, unsigned width) {
+   REQUIRE(offset + width <= bytes.size());
+   uint64_t value = 0;
+   for (unsigned i = 0; i < width; ++i) value |= uint64_t(bytes[offset + i]) << (8 * i);
+   return value;
+}
+
+size_t program_header(const Bytes &bytes, uint32_t type, unsigned index) {
+   const uint64_t phoff = get(bytes, offsetof(Elf64_Ehdr, e_phoff), 8);
+   const uint64_t phnum = get(bytes, offsetof(Elf64_Ehdr, e_phnum), 2);
+   unsigned seen = 0;
+   for (uint64_t i = 0; i < phnum; ++i) {
+      const size_t at = phoff + i * sizeof(Elf64_Phdr);
+      if (get(bytes, at + offsetof(Elf64_Phdr, p_type), 4) == type && seen++ == index) return at;
+   }
+   FAIL("no program header ", index, " of type ", type);
+   return 0;
 }
 
 size_t manifest_note_offset(const Bytes &bytes) {

@@ -58,6 +58,12 @@ void put16(Bytes &bytes, size_t offset, uint16_t value);
 void put32(Bytes &bytes, size_t offset, uint32_t value);
 void put64(Bytes &bytes, size_t offset, uint64_t value);
 
+// A little-endian load from a 64-bit little-endian fixture's bytes.
+uint64_t get(const Bytes &bytes, size_t offset, unsigned width);
+
+// Offset of the index-th program header of this type (0: the first); fails the test if absent.
+size_t program_header(const Bytes &bytes, uint32_t type, unsigned index = 0);
+
 // Offset of the modkit manifest note's header (n_namesz) in the bytes; fails the test if absent.
 size_t manifest_note_offset(const Bytes &bytes);
 

@@ -119,6 +119,8 @@ TEST_CASE("init failing leaves nothing registered and unloads the modules before
    CHECK(errors[0].stage == "init");
    CHECK(errors[0].module == "probe_b");
    CHECK(errors[0].message == "init failed with status internal: the probe was told to fail");
+   // The pointer the module reported is relative to its config, as for configure errors.
+   CHECK(errors[0].pointer == "/modules/1/config/fail_init");
    CHECK(host.loader.module_count() == 0);
    CHECK(modkit_loader_web_resource_count(host.loader.get()) == 0);
    CHECK(modkit_loader_cache_count(host.loader.get()) == 0);

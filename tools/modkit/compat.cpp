@@ -6,7 +6,8 @@
 #include "commands.hpp"
 #include "host_runtime.hpp"
 #include "output.hpp"
-#include "versions.hpp"
+
+#include "elf/symbol_versions.hpp"
 
 #include <fmt/format.h>
 
@@ -22,7 +23,7 @@ void compare_runtime(const ModuleFile &file, const AbiModel &host, CompatResult 
    }
    std::vector<std::string> needs;
    for (const elf::VersionNeed &n : file.facts.version_needs) needs.push_back(n.version);
-   for (const SymbolVersion &need : highest_versions(needs)) {
+   for (const elf::SymbolVersion &need : elf::highest_versions(needs)) {
       const RuntimeVersion *have = nullptr;
       for (const RuntimeVersion &r : *host.runtime) {
          if (r.family == need.family) have = &r;
@@ -32,11 +33,11 @@ void compare_runtime(const ModuleFile &file, const AbiModel &host, CompatResult 
                                          "versions: not compared", need.family, need.text(), need.family));
          continue;
       }
-      const auto host_version = parse_dotted(have->highest);
+      const auto host_version = elf::parse_dotted(have->highest);
       if (!host_version) {
          out.notes.push_back(fmt::format("the host's {} version \"{}\" is not a dotted number: not compared",
                                          have->family, have->highest));
-      } else if (compare_versions(need.number, *host_version) > 0) {
+      } else if (elf::compare_versions(need.number, *host_version) > 0) {
          out.reasons.push_back({"runtime", fmt::format("needs {}_{}, host has {}", need.family, need.text(), have->highest)});
       }
    }

@@ -1,16 +1,19 @@
-// host_runtime.hpp - the C and C++ runtimes this process actually runs on, as the newest symbol
-// version each defines: what a module's version requirements must not exceed.
+// host_runtime.hpp - the C and C++ runtimes this process runs on (elf/host_runtime.hpp, read
+// once per process), in the shape of the ABI description's runtime section.
 #pragma once
 
 #include "abi_model.hpp"
+
+#include "elf/host_runtime.hpp"
 
 #include <vector>
 
 namespace modkit::cli {
 
-// For each family of runtime_families() whose library is loaded into this process (found with
-// dl_iterate_phdr), the newest version the library's version definitions name, read from the
-// file with the ELF reader. A family whose library is not loaded, or cannot be read, is left out.
-std::vector<RuntimeVersion> host_runtime_versions();
+inline std::vector<RuntimeVersion> host_runtime_versions() {
+   std::vector<RuntimeVersion> out;
+   for (const elf::RuntimeVersion &v : elf::host_runtime_versions()) out.push_back({v.family, v.highest, v.library});
+   return out;
+}
 
 } // namespace modkit::cli

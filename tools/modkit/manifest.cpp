@@ -1,6 +1,6 @@
 #include "manifest.hpp"
 
-#include "versions.hpp"
+#include "elf/symbol_versions.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +22,7 @@ std::vector<std::string> split_list(const std::string &list) {
 }
 
 bool parse_major_minor(const std::string &text, unsigned &major, unsigned &minor) {
-   const auto parts = parse_dotted(text);
+   const auto parts = elf::parse_dotted(text);
    if (!parts || parts->size() != 2) return false;
    major = (*parts)[0];
    minor = (*parts)[1];

@@ -1,7 +1,8 @@
 #include "module_file.hpp"
 
 #include "output.hpp"
-#include "versions.hpp"
+
+#include "elf/symbol_versions.hpp"
 
 #include <fmt/format.h>
 
@@ -209,7 +210,7 @@ nlohmann::json module_file_json(const ModuleFile &file) {
          names.push_back(n.version);
       }
       json highest = json::object();
-      for (const SymbolVersion &v : highest_versions(names)) highest[v.family] = v.text();
+      for (const elf::SymbolVersion &v : elf::highest_versions(names)) highest[v.family] = v.text();
       doc["versions"] = {{"required", std::move(required)}, {"highest", std::move(highest)}};
       json exports = json::array();
       for (const elf::Symbol &s : f.exports) {
@@ -260,7 +261,7 @@ std::string module_file_text(const ModuleFile &file, bool verdict) {
       line("needs", f.needed.empty() ? "no libraries" : join(f.needed));
       std::vector<std::string> names, per_family;
       for (const elf::VersionNeed &n : f.version_needs) names.push_back(n.version);
-      for (const SymbolVersion &v : highest_versions(names)) per_family.push_back(v.family + "_" + v.text());
+      for (const elf::SymbolVersion &v : elf::highest_versions(names)) per_family.push_back(v.name());
       line("requires", per_family.empty() ? "no symbol versions" : join(per_family) + " (the newest of each runtime)");
       if (f.exports.empty()) line("exports", "nothing");
       for (size_t i = 0; i < f.exports.size(); ++i) {

@@ -4,6 +4,7 @@
 #include <modkit/manifest.h>
 #include <modkit/module.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace modkit::elf {
@@ -139,12 +140,12 @@ std::vector<Finding> check_structure(const Facts &facts, const HostFacts &host) 
 
    char type[16];
    std::snprintf(type, sizeof type, "%#x", MODKIT_NOTE_TYPE_MANIFEST);
-   const std::string manifest = std::string("a note with owner \"") + MODKIT_NOTE_OWNER +
+   const std::string manifest = std::string("note with owner \"") + MODKIT_NOTE_OWNER +
                                 "\" and type " + type + " (MODKIT_DECLARE_MODULE)";
    if (facts.manifests.empty()) {
       const size_t others = facts.modkit_note_count;
       out.push_back(
-         finding("manifest.missing", "manifest", manifest,
+         finding("manifest.missing", "manifest", "a " + manifest,
                  others == 0 ? "none" : "none (" + count(others, "other modkit note") + ")"));
    } else if (facts.manifests.size() > 1) {
       out.push_back(finding("manifest.duplicate", "manifest", "exactly one " + manifest,
@@ -198,6 +199,39 @@ std::vector<Finding> check_hygiene(const Facts &facts) {
                  found));
    }
    return out;
+}
+
+std::vector<Finding> check_symbol_versions(const Facts &facts, const std::vector<RuntimeVersion> &host) {
+   struct TooNew {
+      SymbolVersion need;
+      std::string file; // the library the module requires it of
+      const RuntimeVersion *have;
+   };
+   std::vector<TooNew> too_new; // one per family, the newest need
+   for (const VersionNeed &n : facts.version_needs) {
+      const std::optional<SymbolVersion> need = parse_symbol_version(n.version);
+      if (!need) continue; // GLIBC_PRIVATE and the like: not a release
+      const RuntimeVersion *have = nullptr;
+      for (const RuntimeVersion &r : host) {
+         if (r.family == need->family) have = &r;
+      }
+      const auto host_number = have ? parse_dotted(have->highest) : std::nullopt;
+      if (!host_number || compare_versions(need->number, *host_number) <= 0) continue;
+      auto same = std::find_if(too_new.begin(), too_new.end(),
+                               [&](const TooNew &t) { return t.need.family == need->family; });
+      if (same == too_new.end()) too_new.push_back(TooNew{*need, n.file, have});
+      else if (compare_versions(need->number, same->need.number) > 0) *same = TooNew{*need, n.file, have};
+   }
+   if (too_new.empty()) return {};
+   std::vector<std::string> required, provided;
+   for (const TooNew &t : too_new) {
+      required.push_back(t.need.name() + " required of " + t.file);
+      provided.push_back(t.have->family + "_" + t.have->highest + " in " + t.have->library);
+   }
+   return {finding("hygiene.symbol_versions", "symbol versions",
+                   "none newer than the host's runtime provides (" + join(provided) +
+                      "; rebuild the module against an older runtime)",
+                   join(required))};
 }
 
 } // namespace modkit::elf

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "elf/elf_facts.hpp"
+#include "elf/symbol_versions.hpp"
 
 #include <elf.h>
 
@@ -30,7 +31,7 @@ struct Finding {
    // Stable ID: "elf.class", "elf.data", "elf.version", "elf.osabi", "elf.machine", "elf.type",
    // "elf.interp", "elf.dynamic", "manifest.missing", "manifest.duplicate", "entry.missing",
    // "entry.type", "entry.ifunc", "hygiene.exec_stack", "hygiene.static_tls",
-   // "hygiene.unique_symbols", "hygiene.textrel", "hygiene.ifunc".
+   // "hygiene.unique_symbols", "hygiene.textrel", "hygiene.ifunc", "hygiene.symbol_versions".
    std::string check;
    std::string expected;
    std::string found;
@@ -54,6 +55,14 @@ std::vector<Finding> check_structure(const Facts &facts, const HostFacts &host);
 // symbols, text relocations, IFUNC resolvers. One finding per check, so each can be switched
 // off on its own; symbol findings list every offending name.
 std::vector<Finding> check_hygiene(const Facts &facts);
+
+// Versions of the C and C++ runtimes (runtime_families()) the module requires that are newer
+// than the newest its host's runtime defines: the dynamic linker would refuse them inside dlopen
+// ("version `GLIBC_2.99' not found"), after the module's other dependencies had been loaded and
+// their constructors run. One finding naming, per family, the newest required version and the
+// host's. A family the host has no version for is not judged: its library is not in the process,
+// and dlopen would load the system's copy.
+std::vector<Finding> check_symbol_versions(const Facts &facts, const std::vector<RuntimeVersion> &host);
 
 // Human names: "x86-64 (EM_X86_64)", "64-bit (ELFCLASS64)", "shared object (ET_DYN)", ...
 // Unknown values give "unknown <kind> (<value>)".

@@ -115,6 +115,32 @@ Segment read_segment(const Bytes &b, uint64_t at, bool is64) {
    return p;
 }
 
+// PT_LOAD segments must come in ascending p_vaddr order without overlapping (the ELF
+// specification's rule): the dynamic linker maps them one after the other with MAP_FIXED, so an
+// overlapping segment would silently replace part of an earlier one.
+void check_load_order(const std::vector<Segment> &segments) {
+   const Segment *previous = nullptr;
+   size_t previous_index = 0;
+   for (size_t i = 0; i < segments.size(); ++i) {
+      const Segment &p = segments[i];
+      if (p.type != PT_LOAD) continue;
+      const std::string header = "program header [" + std::to_string(i) + "]";
+      if (p.vaddr + p.memsz < p.vaddr) {
+         fail("loadable segment wraps around the address space", header + " p_vaddr + p_memsz",
+              "an end inside the address space", hex(p.vaddr) + " + " + hex(p.memsz));
+      }
+      if (previous != nullptr && p.vaddr < previous->vaddr + previous->memsz) {
+         fail("loadable segments overlap or are out of order", header + " p_vaddr",
+              "PT_LOAD segments in ascending order, apart: p_vaddr at or above " +
+                 hex(previous->vaddr + previous->memsz) + ", where program header [" +
+                 std::to_string(previous_index) + "] ends",
+              hex(p.vaddr) + " in " + header);
+      }
+      previous = &p;
+      previous_index = i;
+   }
+}
+
 void check_entry_size(unsigned found, size_t expected, const char *field) {
    if (found != expected) {
       fail(std::string(field) + " is wrong", field, std::to_string(expected),
@@ -182,6 +208,7 @@ Image read_headers(const unsigned char *data, size_t size, Facts &facts) {
          }
          image.segments.push_back(p);
       }
+      check_load_order(image.segments);
    }
    return image;
 }

@@ -1,8 +1,9 @@
-#include "versions.hpp"
+// Parsing and ordering symbol version names.
+#include "elf/symbol_versions.hpp"
 
 #include <limits>
 
-namespace modkit::cli {
+namespace modkit::elf {
 
 const std::vector<RuntimeFamily> &runtime_families() {
    static const std::vector<RuntimeFamily> families = {
@@ -19,6 +20,8 @@ std::string SymbolVersion::text() const {
    for (unsigned n : number) out += (out.empty() ? "" : ".") + std::to_string(n);
    return out;
 }
+
+std::string SymbolVersion::name() const { return family + "_" + text(); }
 
 std::optional<std::vector<unsigned>> parse_dotted(const std::string &text) {
    std::vector<unsigned> out;
@@ -71,4 +74,4 @@ std::vector<SymbolVersion> highest_versions(const std::vector<std::string> &name
    return out;
 }
 
-} // namespace modkit::cli
+} // namespace modkit::elf

@@ -1,7 +1,7 @@
-#include "host_runtime.hpp"
+// Reading this process's runtimes: which are loaded, and what versions their files define.
+#include "elf/host_runtime.hpp"
 
 #include "elf/elf_facts.hpp"
-#include "versions.hpp"
 
 #include <fcntl.h>
 #include <link.h>
@@ -10,7 +10,7 @@
 #include <map>
 #include <string>
 
-namespace modkit::cli {
+namespace modkit::elf {
 namespace {
 
 // soname -> the path the dynamic linker loaded it from.
@@ -29,20 +29,18 @@ std::vector<std::string> defined_versions(const std::string &path) {
    std::vector<std::string> names;
    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
    if (fd < 0) return names;
-   elf::Facts facts;
-   elf::ParseError error;
-   const bool ok = elf::read_facts(fd, facts, error);
+   Facts facts;
+   ParseError error;
+   const bool ok = read_facts(fd, facts, error);
    ::close(fd);
    if (!ok) return names;
-   for (const elf::Symbol &s : facts.exports) {
+   for (const Symbol &s : facts.exports) {
       if (!s.version.empty()) names.push_back(s.version);
    }
    return names;
 }
 
-} // namespace
-
-std::vector<RuntimeVersion> host_runtime_versions() {
+std::vector<RuntimeVersion> read_host_runtime_versions() {
    std::map<std::string, std::string> loaded;
    dl_iterate_phdr(collect_library, &loaded);
    std::map<std::string, std::vector<std::string>> versions_by_library;
@@ -60,4 +58,11 @@ std::vector<RuntimeVersion> host_runtime_versions() {
    return out;
 }
 
-} // namespace modkit::cli
+} // namespace
+
+const std::vector<RuntimeVersion> &host_runtime_versions() {
+   static const std::vector<RuntimeVersion> versions = read_host_runtime_versions();
+   return versions;
+}
+
+} // namespace modkit::elf

@@ -1,15 +1,16 @@
-// versions.hpp - symbol versions of the C and C++ runtimes ("GLIBC_2.34", "GLIBCXX_3.4.30"):
-// which family a version belongs to, and which of two is newer.
+// elf/symbol_versions.hpp - symbol versions of the C and C++ runtimes ("GLIBC_2.34",
+// "GLIBCXX_3.4.30"): which family a version belongs to, and which of two is newer. Shared by the
+// loader, which refuses a module needing a newer runtime than the host's, and the CLI, which
+// reports and compares them.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace modkit::cli {
+namespace modkit::elf {
 
-// The runtime families `inspect` summarises and `compat` compares, with the library that
-// defines each.
+// The runtime families whose versions are judged, with the library that defines each.
 struct RuntimeFamily {
    const char *family;  // "GLIBC"
    const char *library; // "libc.so.6"
@@ -20,6 +21,14 @@ struct SymbolVersion {
    std::string family;           // "GLIBCXX"
    std::vector<unsigned> number; // {3, 4, 30}
    std::string text() const;     // "3.4.30"
+   std::string name() const;     // "GLIBCXX_3.4.30"
+};
+
+// The newest version of one family that a runtime library defines.
+struct RuntimeVersion {
+   std::string family;  // "GLIBC", "GLIBCXX", "CXXABI", "GCC"
+   std::string highest; // e.g. "3.4.30"
+   std::string library; // the file that defines it, as the dynamic linker loaded it
 };
 
 // "GLIBCXX_3.4.30" -> {"GLIBCXX", {3, 4, 30}}; nullopt for a name without a dotted number after
@@ -36,4 +45,4 @@ int compare_versions(const std::vector<unsigned> &a, const std::vector<unsigned>
 // version left out.
 std::vector<SymbolVersion> highest_versions(const std::vector<std::string> &names);
 
-} // namespace modkit::cli
+} // namespace modkit::elf
