@@ -18,6 +18,8 @@
 //   BM_elf_read_facts              the ELF reader over 1,000 distinct module files, per file,
 //                                  against BM_raw_dlopen_cycle_1000 over the same files
 //   BM_cli_inspect_1000            `modkit inspect` over those files, when the CLI was built
+//   BM_chat_host_send/N            the chat host under wrk with N spam-checker modules
+//                                  (bench/chat_host_rps.py), as counters
 // allocs_per_iter counts heap allocations inside the timed loop (global operator new below).
 #include "elf/elf_facts.hpp"
 
@@ -28,6 +30,7 @@
 #include <modkit/sdk/cached.hpp>
 
 #include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
 
 #ifdef MODKIT_BENCH_BOOST
 #include <boost/dll/shared_library.hpp>
@@ -45,6 +48,7 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -517,19 +521,65 @@ BENCHMARK(BM_loader_startup_100)->Unit(benchmark::kMicrosecond);
 
 // ---- resident memory: a fresh child process per measurement ----
 
-long rss_kib() {
-   FILE *f = std::fopen("/proc/self/status", "r");
-   if (!f) return -1;
-   char line[256];
-   long kib = -1;
-   while (std::fgets(line, sizeof line, f))
-      if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
-   std::fclose(f);
-   return kib;
+// Runs path with args (argv[0] included) and the environment plus extra_env; returns what it
+// wrote to stdout, and its exit status in status (-1 when it did not exit normally).
+std::string run_child(const std::string &path, const std::vector<std::string> &args,
+                      const std::vector<std::string> &extra_env, int &status) {
+   int fds[2];
+   if (pipe(fds) != 0) die("pipe");
+   posix_spawn_file_actions_t actions;
+   posix_spawn_file_actions_init(&actions);
+   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+   posix_spawn_file_actions_addclose(&actions, fds[0]);
+   std::vector<std::string> strings(args);
+   std::vector<char *> argv, envp;
+   for (auto &a : strings) argv.push_back(a.data());
+   argv.push_back(nullptr);
+   std::vector<std::string> env_strings(extra_env);
+   for (auto &e : env_strings) envp.push_back(e.data());
+   for (char **e = environ; *e; ++e) envp.push_back(*e);
+   envp.push_back(nullptr);
+   pid_t pid;
+   if (posix_spawnp(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data()) != 0) die("cannot run " + path);
+   posix_spawn_file_actions_destroy(&actions);
+   close(fds[1]);
+   std::string out;
+   char buf[4096];
+   for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+   close(fds[0]);
+   int wstatus = 0;
+   waitpid(pid, &wstatus, 0);
+   status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+   return out;
 }
 
-// In the child: MODKIT_BENCH_RSS=raw:COUNT or loader:COUNT. Prints the resident growth (KiB)
-// from before the first dlopen (the loader created first) to after the last module is loaded.
+// What this process holds: resident memory from /proc/self/smaps_rollup, split into anonymous
+// pages (heap, stacks, pages the dynamic linker relocated) and file-backed ones (pages of the
+// mapped files that were read), and the bytes malloc has handed out and not had back (the
+// dynamic linker's own allocations included).
+struct Memory {
+   double rss_kib = 0, anon_kib = 0, heap_bytes = 0;
+   double file_kib() const { return rss_kib - anon_kib; }
+};
+
+Memory memory_now() {
+   Memory m;
+   if (FILE *f = std::fopen("/proc/self/smaps_rollup", "r")) {
+      char line[256];
+      long kib = 0;
+      while (std::fgets(line, sizeof line, f)) {
+         if (std::sscanf(line, "Rss: %ld kB", &kib) == 1) m.rss_kib = static_cast<double>(kib);
+         if (std::sscanf(line, "Anonymous: %ld kB", &kib) == 1) m.anon_kib = static_cast<double>(kib);
+      }
+      std::fclose(f);
+   }
+   m.heap_bytes = static_cast<double>(mallinfo2().uordblks);
+   return m;
+}
+
+// In the child: MODKIT_BENCH_RSS=raw:COUNT or loader:COUNT. Prints the growth of resident,
+// anonymous (KiB) and heap (bytes) memory from before the first dlopen (the loader created
+// first) to after the last module is loaded.
 int rss_child(const char *spec) {
    const bool loader_mode = std::strncmp(spec, "loader:", 7) == 0;
    const int count = std::atoi(std::strchr(spec, ':') + 1);
@@ -537,50 +587,51 @@ int rss_child(const char *spec) {
    modkit_loader *loader = loader_mode ? create_loader() : nullptr;
    std::vector<void *> handles;
    handles.reserve(kStartup);
-   const long before = rss_kib();
+   const Memory before = memory_now();
    if (loader_mode) load_or_die(loader, config);
    else raw_open(count, handles);
-   std::printf("%ld\n", rss_kib() - before);
+   const Memory after = memory_now();
+   std::printf("%.0f %.0f %.0f\n", after.rss_kib - before.rss_kib, after.anon_kib - before.anon_kib,
+               after.heap_bytes - before.heap_bytes);
    return 0;
 }
 
-long spawn_rss(const std::string &spec) {
-   int fds[2];
-   if (pipe(fds) != 0) die("pipe");
-   posix_spawn_file_actions_t actions;
-   posix_spawn_file_actions_init(&actions);
-   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-   posix_spawn_file_actions_addclose(&actions, fds[0]);
-   std::vector<std::string> env_strings{"MODKIT_BENCH_RSS=" + spec};
-   std::vector<char *> env{env_strings[0].data(), nullptr};
-   char self[] = "/proc/self/exe";
-   char *argv[] = {self, nullptr};
-   pid_t pid;
-   if (posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, env.data()) != 0) die("posix_spawn");
-   posix_spawn_file_actions_destroy(&actions);
-   close(fds[1]);
-   char buf[64] = {0};
-   const ssize_t n = read(fds[0], buf, sizeof buf - 1);
-   close(fds[0]);
+Memory spawn_memory(const std::string &spec) {
    int status = 0;
-   waitpid(pid, &status, 0);
-   if (n <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) die("resident-memory child failed");
-   return std::atol(buf);
+   const std::string out = run_child("/proc/self/exe", {"modkit_bench"}, {"MODKIT_BENCH_RSS=" + spec}, status);
+   Memory m;
+   if (status != 0 || std::sscanf(out.c_str(), "%lf %lf %lf", &m.rss_kib, &m.anon_kib, &m.heap_bytes) != 3)
+      die("resident-memory child failed");
+   return m;
 }
 
 // Per module: the growth from 1 to 100 modules over 99, so fixed costs (the loader's own code
-// and first allocations, the dynamic linker's first lookups) drop out.
+// and first allocations, the dynamic linker's first lookups) drop out. The loader's own cost
+// is its figure minus the raw one, in resident memory (all of it, and the file-backed part:
+// pages of the modules themselves that the loader reads and a bare dlopen does not) and in
+// heap bytes (what the loader allocates and keeps per module).
 void BM_resident_memory(benchmark::State &state) {
-   double raw = 0, full = 0;
+   Memory raw, full;
    for (auto _ : state) {
-      const long raw1 = spawn_rss("raw:1"), raw100 = spawn_rss("raw:100");
-      const long full1 = spawn_rss("loader:1"), full100 = spawn_rss("loader:100");
-      raw = static_cast<double>(raw100 - raw1) / (kStartup - 1);
-      full = static_cast<double>(full100 - full1) / (kStartup - 1);
+      const Memory raw1 = spawn_memory("raw:1"), raw100 = spawn_memory("raw:100");
+      const Memory full1 = spawn_memory("loader:1"), full100 = spawn_memory("loader:100");
+      auto per_module = [](const Memory &one, const Memory &hundred) {
+         constexpr double n = kStartup - 1;
+         Memory m;
+         m.rss_kib = (hundred.rss_kib - one.rss_kib) / n;
+         m.anon_kib = (hundred.anon_kib - one.anon_kib) / n;
+         m.heap_bytes = (hundred.heap_bytes - one.heap_bytes) / n;
+         return m;
+      };
+      raw = per_module(raw1, raw100);
+      full = per_module(full1, full100);
    }
-   state.counters["raw_kib_per_module"] = raw;
-   state.counters["loader_kib_per_module"] = full;
-   state.counters["loader_own_kib_per_module"] = full - raw;
+   state.counters["raw_kib_per_module"] = raw.rss_kib;
+   state.counters["loader_kib_per_module"] = full.rss_kib;
+   state.counters["loader_own_kib_per_module"] = full.rss_kib - raw.rss_kib;
+   state.counters["loader_own_file_kib_per_module"] = full.file_kib() - raw.file_kib();
+   state.counters["loader_own_anon_kib_per_module"] = full.anon_kib - raw.anon_kib;
+   state.counters["loader_own_heap_kib_per_module"] = (full.heap_bytes - raw.heap_bytes) / 1024;
 }
 BENCHMARK(BM_resident_memory)->Iterations(1)->Unit(benchmark::kMillisecond);
 
@@ -684,6 +735,39 @@ void BM_cli_inspect_1000(benchmark::State &state) {
    state.counters["files_per_second"] = runs / (wall_ns / 1e9);
 }
 BENCHMARK(BM_cli_inspect_1000)->Unit(benchmark::kMillisecond);
+#endif
+
+// The chat host under wrk with N spam-checker modules (bench/chat_host_rps.py: a message send
+// per request, for a bounded time, on loopback). One run of the driver per iteration; its
+// figures become counters: requests per second, the host's CPU time per request (its own
+// user + system time, not wrk's) and wrk's latency percentiles.
+#ifdef MODKIT_BENCH_CHAT_HOST
+constexpr const char *kChatSeconds = "5";
+
+void BM_chat_host_send(benchmark::State &state) {
+   const std::string modules = std::to_string(state.range(0));
+   nlohmann::json run;
+   for (auto _ : state) {
+      int status = 0;
+      const std::string out = run_child("python3", {"python3", MODKIT_BENCH_CHAT_DRIVER, "--host", MODKIT_BENCH_CHAT_HOST,
+                                                    "--modules", MODKIT_BENCH_MODULE_DIR, "--counts", modules,
+                                                    "--seconds", kChatSeconds}, {}, status);
+      if (status == 2) {
+         state.SkipWithError("wrk is not installed (Debian package wrk)");
+         return;
+      }
+      const auto doc = nlohmann::json::parse(out, nullptr, false);
+      if (status != 0 || doc.is_discarded() || !doc.contains("runs") || doc["runs"].empty()) {
+         state.SkipWithError("bench/chat_host_rps.py failed");
+         return;
+      }
+      run = doc["runs"][0];
+   }
+   for (const char *key : {"requests_per_second", "server_cpu_us_per_request", "latency_p50_ms", "latency_p99_ms"})
+      state.counters[key] = run[key].is_number() ? run[key].get<double>() : 0.0;
+   state.counters["requests"] = run["requests"].get<double>();
+}
+BENCHMARK(BM_chat_host_send)->Arg(0)->Arg(1)->Arg(4)->Arg(16)->Iterations(1)->Unit(benchmark::kMillisecond);
 #endif
 
 } // namespace

@@ -16,8 +16,10 @@ wall-clock time also counts other processes' turns), and the heap allocations pe
 
 The second table (modkit_bench's own rows): each row's median CPU time next to its in-run
 reference's, their ratio, the issue's target for that ratio and whether it was met, and the heap
-allocations per iteration; then resident memory per module and, given synapse.json, Synapse's
-Python loop next to modkit's dispatch of the same N callbacks.
+allocations per iteration; then resident memory per module (all of it, what is file-backed, and
+the loader's kept heap), the chat host under wrk (requests per second and the host's CPU time per
+request for 0, 1, 4 and 16 modules) and, given synapse.json, Synapse's Python loop next to
+modkit's dispatch of the same N callbacks.
 """
 import json
 import re
@@ -109,6 +111,11 @@ def modkit_table(doc, synapse):
         print("\nResident memory per module (growth from 1 to 100 modules / 99, fresh processes, medians): "
               "raw dlopen %.1f KiB, loader %.1f KiB, the loader's own %.1f KiB (target ≤ 4 KiB: %s)" % (
                   rss["raw_kib_per_module"], rss["loader_kib_per_module"], own, "met" if own <= 4 else "**missed**"))
+        if "loader_own_heap_kib_per_module" in rss:
+            print("\nOf the loader's own: file-backed %.1f KiB (pages of the modules' files that the loader reads and "
+                  "a bare dlopen + entry call does not), anonymous %.1f KiB; heap the loader allocates and keeps: "
+                  "%.2f KiB per module" % (rss["loader_own_file_kib_per_module"], rss["loader_own_anon_kib_per_module"],
+                                            rss["loader_own_heap_kib_per_module"]))
     cli = medians.get("BM_cli_inspect_1000")
     raw = medians.get("BM_raw_dlopen_cycle_1000")
     if cli and raw and "cli_cpu_ns_per_file" in cli:
@@ -119,6 +126,7 @@ def modkit_table(doc, synapse):
                   "met" if per_file < ns(raw)[0] else "**missed**"))
     else:
         print("\n`modkit inspect` (BM_cli_inspect_1000): missing (the CLI was not built or failed)")
+    chat_table(medians, cvs_of(doc))
     if synapse:
         print("\n| N callbacks | Synapse's loop, Python %s: CPU ns/event | modkit `BM_dispatch_first/N` CPU ns "
               "| Python ÷ modkit | modkit `BM_guarded_first/N` CPU ns | Python ÷ guarded |" % synapse["python"])
@@ -131,6 +139,34 @@ def modkit_table(doc, synapse):
             print("| %d | %s | %s | %s | %s | %s |" % (
                 n, fmt(s["median_cpu_ns"]), fmt(dc) if dc else "missing", "%.0f×" % (s["median_cpu_ns"] / dc) if dc else "",
                 fmt(gc) if gc else "missing", "%.0f×" % (s["median_cpu_ns"] / gc) if gc else ""))
+
+
+def cvs_of(doc):
+    """The cv aggregate of every benchmark, counters included, by run name."""
+    return {b["run_name"]: b for b in doc["benchmarks"] if b.get("aggregate_name") == "cv"}
+
+
+def chat_table(medians, cvs):
+    """The chat host under wrk (BM_chat_host_send/N): requests per second, the host's CPU time per
+    request, and what N modules add to it next to the typed dispatch of the same N callbacks."""
+    runs = {int(name.split("/")[1]): b for name, b in medians.items()
+            if name.startswith("BM_chat_host_send/") and "server_cpu_us_per_request" in b}
+    if not runs:
+        print("\nThe chat host under wrk (BM_chat_host_send): missing (wrk not installed, or the host not built)")
+        return
+    base = runs.get(0)
+    print("\n| modules | requests/s | CV | host CPU per request (µs) | CV | added vs 0 modules (µs) "
+          "| modkit `BM_dispatch_first/N` (µs) | latency p50 / p99 (ms) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    for n, b in sorted(runs.items()):
+        cv = cvs.get(b["run_name"], {})
+        cpu = b["server_cpu_us_per_request"]
+        added = "%+.1f" % (cpu - base["server_cpu_us_per_request"]) if base and n else ""
+        dispatch = medians.get("BM_dispatch_first/%d" % n)
+        print("| %d | %.0f | %s | %.1f | %s | %s | %s | %.2f / %.2f |" % (
+            n, b["requests_per_second"], "%.0f%%" % (100 * cv["requests_per_second"]) if cv else "?", cpu,
+            "%.0f%%" % (100 * cv["server_cpu_us_per_request"]) if cv else "?", added,
+            "%.3f" % (ns(dispatch)[0] / 1e3) if dispatch else "", b["latency_p50_ms"], b["latency_p99_ms"]))
 
 
 def main(path, synapse_path=None):

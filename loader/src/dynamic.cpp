@@ -7,21 +7,28 @@
 namespace modkit::loader {
 
 bool DynamicSlots::prepare(const Registry &registry, std::string &error) {
-   invokers_.clear();
+   registry_ = &registry;
+   slots_.clear();
+   counts_.clear();
    for (size_t c = 0; c < registry.category_count(); ++c) {
       const modkit_category &cat = *registry.category(c);
-      std::vector<invoke::Invoker> slots(cat.slot_count);
-      for (uint32_t s = 0; s < cat.slot_count; ++s) {
-         if (!invoke::Invoker::prepare(cat, s, slots[s], error)) return false;
-      }
-      invokers_.push_back(std::move(slots));
+      if (!invoke::Invoker::check_slots(cat, error)) return false;
+      slots_.push_back(std::make_unique<Lazy[]>(cat.slot_count));
+      counts_.push_back(cat.slot_count);
    }
    return true;
 }
 
-const invoke::Invoker *DynamicSlots::find(size_t category, size_t slot) const {
-   if (category >= invokers_.size() || slot >= invokers_[category].size()) return nullptr;
-   return &invokers_[category][slot];
+const invoke::Invoker *DynamicSlots::find(size_t category, size_t slot, std::string &error) const {
+   if (category >= slots_.size() || slot >= counts_[category]) return nullptr;
+   Lazy &lazy = slots_[category][slot];
+   if (const invoke::Invoker *ready = lazy.ready.load(std::memory_order_acquire)) return ready;
+   std::lock_guard<std::mutex> lock(mutex_);
+   if (const invoke::Invoker *ready = lazy.ready.load(std::memory_order_relaxed)) return ready;
+   if (!invoke::Invoker::prepare(*registry_->category(category), static_cast<uint32_t>(slot), lazy.invoker, error))
+      return nullptr;
+   lazy.ready.store(&lazy.invoker, std::memory_order_release);
+   return &lazy.invoker;
 }
 
 namespace {

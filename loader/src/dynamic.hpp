@@ -8,7 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,15 +19,26 @@ namespace modkit::loader {
 
 class Registry;
 
-// One prepared invoker per slot of every category, built when the loader is created, so a
-// malformed signature is refused up front and no call parses one.
+// One invoker per slot of every category. Every signature is checked when the loader is
+// created, so a malformed one is refused up front; a slot's libffi call interface is built on
+// its first dynamic call, so a host that only dispatches typed never pays for it.
 class DynamicSlots {
 public:
+   // Checks every slot of every category of registry, which must outlive this object.
    bool prepare(const Registry &registry, std::string &error);
-   const invoke::Invoker *find(size_t category, size_t slot) const;
+   // The slot's invoker, prepared on the first call; nullptr (with error) when libffi cannot
+   // prepare it. [thread-safe]: concurrent first calls prepare it once.
+   const invoke::Invoker *find(size_t category, size_t slot, std::string &error) const;
 
 private:
-   std::vector<std::vector<invoke::Invoker>> invokers_;
+   struct Lazy {
+      std::atomic<const invoke::Invoker *> ready{nullptr}; // set once invoker is prepared
+      invoke::Invoker invoker;                            // written once, under mutex_
+   };
+   const Registry *registry_ = nullptr;
+   std::vector<std::unique_ptr<Lazy[]>> slots_; // [category][slot]
+   std::vector<uint32_t> counts_;               // slots per category
+   mutable std::mutex mutex_;                   // serialises first preparations
 };
 
 // Module names by index and the log, for messages and per-module answers.

@@ -74,6 +74,13 @@ bool Epoch::in_read_section() const {
 
 bool Epoch::synchronize() {
    if (in_read_section()) return false;
+   {
+      // A thread reads only through a reader it registered first, and registering takes this
+      // lock: with none registered, no section can hold the old snapshot, and a thread that
+      // registers later sees the new one (published before this call). Nothing to wait for.
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (readers_.empty()) return true;
+   }
    // The new snapshot is already published; sections that begin from here on copy the new
    // epoch and are not waited for.
    const uint64_t target = __atomic_add_fetch(&epoch_, 1, __ATOMIC_SEQ_CST);

@@ -30,7 +30,11 @@ bool still_mapped(const std::string &name);
 bool link_module(const std::string &path, const TrustedFile &file, Linked &out,
                  modkit_status &code, std::string &error);
 
-// The (device, inode) of the file mapped at address, read from /proc/self/maps.
+// The (device, inode) of the file mapped at address, asked of /proc/self/maps with one
+// PROCMAP_QUERY ioctl, or read from its text where the kernel is older than 6.11.
 bool mapped_file_identity(const void *address, dev_t &dev, ino_t &ino);
+
+// The text path alone, reading from maps_fd (an open /proc/self/maps at offset 0).
+bool mapped_file_identity_from_text(int maps_fd, const void *address, dev_t &dev, ino_t &ino);
 
 } // namespace modkit::loader

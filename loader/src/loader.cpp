@@ -46,12 +46,6 @@ std::vector<std::string> split_registers(const std::string &list) {
    return out;
 }
 
-std::string join_sink(const modkit_error_sink &sink) {
-   std::string out;
-   for (const auto &e : sink.entries) out += (out.empty() ? "" : "; ") + e.message;
-   return out;
-}
-
 } // namespace
 
 Loader::Loader(const modkit_loader_options &options) {
@@ -275,6 +269,7 @@ bool Loader::inspect(Module &module, const TrustedFile &file, std::vector<std::s
    const std::string module_dir = module.path.substr(0, module.path.rfind('/'));
    for (auto &f : check_search_path(facts, module_dir)) hygiene.push_back(std::move(f));
    for (auto &f : check_needed_libraries(facts, module_dir)) hygiene.push_back(std::move(f));
+   for (auto &f : check_symbol_versions(facts)) hygiene.push_back(std::move(f));
    for (const auto &f : hygiene) {
       // "hygiene.static_tls" -> "static_tls", the name a host config switches it off by.
       const std::string name = f.check.substr(f.check.find('.') + 1);
@@ -381,16 +376,20 @@ bool Loader::initialise(Module &module) {
    host.state = modkit_host::State::running;
    const std::string pointer = module.spec.pointer;
    if (status != MODKIT_OK || !host.staged.refusals.empty()) {
-      std::string why = join_sink(sink);
-      for (const auto &r : host.staged.refusals) why += (why.empty() ? "" : "; ") + r;
-      if (status == MODKIT_OK) {
-         // The module ignored a refused registration; it cannot run as its author intended.
-         fail(&module, Stage::init, MODKIT_E_INVALID_ARGUMENT, pointer, "registration refused: " + why);
-         if (module.desc->deinit) module.desc->deinit(module.instance);
-      } else {
-         fail(&module, Stage::init, status, pointer,
-              fmt::format("init failed with status {}{}{}", modkit_status_name(status), why.empty() ? "" : ": ", why));
+      // The module ignoring a refused registration fails too: it cannot run as its author intended.
+      const modkit_status code = status != MODKIT_OK ? status : MODKIT_E_INVALID_ARGUMENT;
+      const std::string head = status != MODKIT_OK
+                                  ? fmt::format("init failed with status {}", modkit_status_name(status))
+                                  : std::string("registration refused");
+      // One error per reason; those the module reported point into its config, as at configure.
+      for (const auto &e : sink.entries) {
+         fail(&module, Stage::init, e.code != MODKIT_OK ? e.code : code,
+              e.pointer.empty() ? pointer : pointer + "/config" + e.pointer,
+              head + ": " + (e.message.empty() ? "no reason given" : e.message));
       }
+      for (const auto &r : host.staged.refusals) fail(&module, Stage::init, code, pointer, head + ": " + r);
+      if (sink.entries.empty() && host.staged.refusals.empty()) fail(&module, Stage::init, code, pointer, head);
+      if (status == MODKIT_OK && module.desc->deinit) module.desc->deinit(module.instance);
       host.staged = Staged{};
       module.instance = nullptr;
       return false;
@@ -422,10 +421,14 @@ void Loader::retire(Module &module) {
    }
    if (!module.handle) return;
    // Unmapping code a thread still runs would crash the host: a module whose own threads
-   // outlive deinit stays mapped, and the operator is told.
-   const std::vector<pid_t> now = process_threads();
+   // outlive deinit stays mapped, and the operator is told. (A module that started none needs
+   // no listing of the process's threads.)
    std::vector<pid_t> left;
-   std::set_intersection(module.threads.begin(), module.threads.end(), now.begin(), now.end(), std::back_inserter(left));
+   if (!module.threads.empty()) {
+      const std::vector<pid_t> now = process_threads();
+      std::set_intersection(module.threads.begin(), module.threads.end(), now.begin(), now.end(),
+                            std::back_inserter(left));
+   }
    const std::string name = module.desc ? module.desc->name : module.spec.module;
    if (!left.empty()) {
       logf(MODKIT_LOG_WARNING, nullptr,
@@ -569,8 +572,11 @@ modkit_status Loader::find_dynamic(const char *category_id, const char *slot_nam
       if (std::strcmp(cat->slots[s].name, slot_name) == 0) {
          category = static_cast<size_t>(c);
          slot = s;
-         invoker = dynamic_.find(category, slot);
-         return MODKIT_OK;
+         std::string why;
+         invoker = dynamic_.find(category, slot, why);
+         if (invoker) return MODKIT_OK;
+         result = {{"error", why}};
+         return MODKIT_E_INTERNAL;
       }
    }
    result = {{"error", fmt::format("no slot {}.{} in this host", category_id ? category_id : "null",

@@ -300,6 +300,53 @@ TEST_CASE("prepare names the category, the slot and the fault") {
                      std::to_string(sizeof(modkit_category)) + " bytes of ABI 1.0");
 }
 
+TEST_CASE("check refuses what prepare refuses for the descriptor, with the same message") {
+   const modkit_field_desc fields[] = {{"a", "str", 8}};
+   const modkit_type_desc types[] = {{"t", 24, 1, fields}};
+   const modkit_slot_desc slots[] = {
+      {"good", 8, 0, 0, "a: &t, b: *i32", MODKIT_COMBINE_RUN_ALL, MODKIT_ON_ERROR_PROPAGATE, nullptr, -1, 0},
+      {"typo", 16, 0, 0, "a: &t, b: *int", MODKIT_COMBINE_RUN_ALL, MODKIT_ON_ERROR_PROPAGATE, nullptr, -1, 0},
+      {"unset", 24, 0, 0, nullptr, MODKIT_COMBINE_RUN_ALL, MODKIT_ON_ERROR_PROPAGATE, nullptr, -1, 0},
+   };
+   const modkit_category category = {sizeof(modkit_category), 1, 0, "test.check", 32, 3, slots, 1, 0, types};
+   for (std::uint32_t slot = 0; slot < 4; ++slot) {
+      CAPTURE(slot);
+      Invoker invoker;
+      std::string prepared, checked;
+      const bool ok = Invoker::prepare(category, slot, invoker, prepared);
+      CHECK(Invoker::check(category, slot, checked) == ok);
+      CHECK(checked == prepared);
+   }
+}
+
+TEST_CASE("check_slots checks every slot and remembers categories it accepted") {
+   const modkit_field_desc fields[] = {{"a", "str", 8}};
+   const modkit_type_desc types[] = {{"t", 24, 1, fields}};
+   modkit_slot_desc slots[] = {
+      {"first", 8, 0, 0, "a: &t, b: *i32", MODKIT_COMBINE_RUN_ALL, MODKIT_ON_ERROR_PROPAGATE, nullptr, -1, 0},
+      {"second", 16, 0, 0, "n: u64, b: *bool", MODKIT_COMBINE_RUN_ALL, MODKIT_ON_ERROR_PROPAGATE, nullptr, -1, 0},
+   };
+   modkit_category category = {sizeof(modkit_category), 1, 0, "test.check_slots", 24, 2, slots, 1, 0, types};
+   std::string error;
+   REQUIRE_MESSAGE(Invoker::check_slots(category, error), error);
+   // The same content at another address is accepted from the memo ...
+   modkit_category copy = category;
+   CHECK(Invoker::check_slots(copy, error));
+   // ... but a change to any signature is parsed again, and refused with the slot at fault.
+   std::string broken = "n: u64, b: *boolean";
+   slots[1].signature = broken.c_str();
+   CHECK_FALSE(Invoker::check_slots(category, error));
+   CHECK(error == "category 'test.check_slots', slot 'second': signature 'n: u64, b: *boolean': column 13 "
+                  "('boolean'): unknown output type; expected *bool, *i32, *u32, *i64, *u64, *f64 or *buf");
+   // So is a change to a struct a signature names.
+   slots[1].signature = "n: u64, b: *bool";
+   const modkit_field_desc misaligned[] = {{"a", "str", 6}};
+   const modkit_type_desc bad_types[] = {{"t", 24, 1, misaligned}};
+   category.types = bad_types;
+   CHECK_FALSE(Invoker::check_slots(category, error));
+   CHECK(error.find("struct 't', field 'a': offset 6 is not a multiple of 8") != std::string::npos);
+}
+
 TEST_CASE("no signature text makes the parser misbehave") {
    // Every prefix of every real signature, and every one-byte change to it from a set of
    // bytes that matter to the grammar, parses or fails with a positioned message.

@@ -261,3 +261,53 @@ TEST_CASE("the host answers capability queries for its categories and facilities
    host.load(R"([{"module": "probe_a", "config": {"tag": "a", "report_caps": true}}])");
    CHECK(host.log.front() == "a:caps:110");
 }
+
+TEST_CASE("answers are checked against the slot's out_max, whatever the answer type") {
+   modkit_slot_desc desc{};
+   desc.name = "probe";
+   desc.on_error = MODKIT_ON_ERROR_PROPAGATE;
+   const modkit_loader_entry entries[] = {{nullptr, nullptr, 0, 0}};
+   const modkit_loader_slot slot{nullptr, &desc, entries, 1};
+   // Each module "answers" what the test stores here.
+   auto answering = [](auto value) {
+      return [value](const modkit_loader_entry &, decltype(value) *out) {
+         *out = value;
+         return MODKIT_OK;
+      };
+   };
+   SUBCASE("within 0..out_max decides") {
+      desc.out_max = 3;
+      int32_t answer = 0;
+      CHECK(modkit::first_non_zero(slot, answer, answering(int32_t{3})).kind == Kind::decided);
+      CHECK(answer == 3);
+      CHECK(modkit::single(slot, answer, answering(int32_t{0})).kind == Kind::decided);
+   }
+   SUBCASE("above out_max or negative is the module's error") {
+      desc.out_max = 3;
+      int32_t answer = 0;
+      for (int32_t bad : {4, -1, INT32_MIN}) {
+         CAPTURE(bad);
+         const auto out = modkit::first_non_zero(slot, answer, answering(bad));
+         CHECK(out.kind == Kind::error);
+         CHECK(out.status == MODKIT_E_INVALID_ARGUMENT);
+         CHECK(modkit::single(slot, answer, answering(bad)).kind == Kind::error);
+      }
+      CHECK(answer == 0);
+   }
+   SUBCASE("an unsigned answer too large for int64 is out of range too") {
+      desc.out_max = 3;
+      uint64_t answer = 0;
+      CHECK(modkit::first_non_zero(slot, answer, answering(UINT64_MAX)).kind == Kind::error);
+   }
+   SUBCASE("out_max -1 accepts any value, negative ones included") {
+      desc.out_max = -1;
+      int64_t answer = 0;
+      CHECK(modkit::first_non_zero(slot, answer, answering(int64_t{-5})).kind == Kind::decided);
+      CHECK(answer == -5);
+   }
+   SUBCASE("bool answers are never range-checked") {
+      desc.out_max = 0;
+      bool answer = false;
+      CHECK(modkit::first_non_zero(slot, answer, answering(true)).kind == Kind::decided);
+   }
+}

@@ -4,6 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 using test::contains;
 using test::Host;
 using json = nlohmann::json;
@@ -251,4 +255,48 @@ TEST_CASE("describe_json's categories can be fed back as categories_json") {
    CHECK(json::parse(std::string(r.data, r.size))["answer"]["result"] == 3);
    modkit_loader_buffer_destroy(result);
    modkit_loader_destroy(loader);
+}
+
+TEST_CASE("concurrent first dynamic calls of a slot prepare it once and all get the same answer") {
+   Host host;
+   load_three(host);
+   // No slot has been called dynamically yet: every thread below may be the first.
+   std::atomic<bool> go{false};
+   std::atomic<int> wrong{0};
+   std::vector<std::thread> threads;
+   for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&, t] {
+         while (!go) std::this_thread::yield();
+         for (int i = 0; i < 20; ++i) {
+            auto r = (t + i) % 2 == 0 ? dispatch(host, TEST_CATEGORY_ID, "decide", R"({"input": 7})")
+                                      : dispatch(host, MODKIT_SPAM_CHECKER_ID, "check_event_for_spam",
+                                                 R"({"event": {"sender": "@s:x", "type": "m.room.message"}})");
+            if (r.status != MODKIT_OK || r.doc["outcome"] != "decided" || r.doc["module"] != "probe_b") ++wrong;
+         }
+      });
+   }
+   go = true;
+   for (auto &t : threads) t.join();
+   CHECK(wrong == 0);
+}
+
+TEST_CASE("a category that passed once is accepted again, and a changed one is checked again") {
+   const std::string good = R"([{"id": "x", "major": 1, "slots": [{"name": "a", "signature": "v: i32",
+                                 "combine": "run_all", "on_error": "fail_open"}]}])";
+   const std::string bad = R"([{"id": "x", "major": 1, "slots": [{"name": "a", "signature": "v: i33",
+                                "combine": "run_all", "on_error": "fail_open"}]}])";
+   auto create = [](const std::string &text) {
+      modkit_loader_options o{};
+      o.struct_size = sizeof o;
+      o.categories_json = text.c_str();
+      o.log = [](void *, modkit_log_level, const char *, modkit_str) {};
+      modkit_loader *loader = nullptr;
+      const modkit_status s = modkit_loader_create(&o, &loader);
+      modkit_loader_destroy(loader);
+      return s;
+   };
+   CHECK(create(good) == MODKIT_OK);
+   CHECK(create(good) == MODKIT_OK); // from the memo
+   CHECK(create(bad) == MODKIT_E_INVALID_ARGUMENT);
+   CHECK(contains(modkit_loader_create_error(), "signature 'v: i33': column 4 ('i33'): unknown type"));
 }

@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,6 +141,82 @@ TEST_CASE("link: a file swapped after the check is refused") {
    CHECK_FALSE(link_module(checked, file, linked, code, error));
    CHECK(code == MODKIT_E_DENIED);
    CHECK(contains(error, "the file changed between check and load"));
+}
+
+TEST_CASE("link: the mapped file's identity is read for one address, by the kernel or from the text") {
+   using namespace modkit::loader;
+   TempDir dir;
+   const std::string path = copy_fixture(dir, "probe_a");
+   void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+   REQUIRE(handle);
+   const void *inside = dlsym(handle, "modkit_module_entry");
+   REQUIRE(inside);
+   struct stat st{};
+   REQUIRE(stat(path.c_str(), &st) == 0);
+   auto from_text = [](const void *address, dev_t &dev, ino_t &ino) {
+      const int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+      const bool found = fd >= 0 && mapped_file_identity_from_text(fd, address, dev, ino);
+      if (fd >= 0) close(fd);
+      return found;
+   };
+   SUBCASE("an address inside the module names its file, both ways") {
+      dev_t dev{}, text_dev{};
+      ino_t ino{}, text_ino{};
+      REQUIRE(mapped_file_identity(inside, dev, ino));
+      REQUIRE(from_text(inside, text_dev, text_ino));
+      CHECK(dev == st.st_dev);
+      CHECK(ino == st.st_ino);
+      CHECK(text_dev == st.st_dev);
+      CHECK(text_ino == st.st_ino);
+   }
+   SUBCASE("an anonymous mapping has no file; an unmapped address is not found") {
+      const long page = sysconf(_SC_PAGESIZE);
+      void *anon = mmap(nullptr, static_cast<size_t>(page) * 3, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      REQUIRE(anon != MAP_FAILED);
+      char *middle = static_cast<char *>(anon) + page;
+      REQUIRE(munmap(middle, static_cast<size_t>(page)) == 0); // a hole between two mappings
+      dev_t dev{};
+      ino_t ino = 1;
+      CHECK(mapped_file_identity(anon, dev, ino));
+      CHECK(ino == 0);
+      ino = 1;
+      CHECK(from_text(anon, dev, ino));
+      CHECK(ino == 0);
+      CHECK_FALSE(mapped_file_identity(middle, dev, ino));
+      CHECK_FALSE(from_text(middle, dev, ino));
+      munmap(anon, static_cast<size_t>(page));
+      munmap(middle + page, static_cast<size_t>(page));
+   }
+   dlclose(handle);
+}
+
+TEST_CASE("link: a stale object under the file's name is avoided; a bare name check finds the object") {
+   using namespace modkit::loader;
+   TempDir dir;
+   const std::string path = copy_fixture(dir, "probe_c");
+   auto check_and_link = [&path] {
+      TrustedFile file;
+      std::string error;
+      REQUIRE(TrustedFile::open(path, TrustPolicy{}, file, error));
+      Linked linked;
+      modkit_status code = MODKIT_OK;
+      REQUIRE_MESSAGE(link_module(path, file, linked, code, error), error);
+      return linked;
+   };
+   const Linked old = check_and_link();
+   CHECK(old.name == path);
+   CHECK(still_mapped(path));
+   // A new build at the same path while the old object is still loaded under that name.
+   std::filesystem::remove(path);
+   copy_fixture(dir, "probe_c");
+   const Linked fresh = check_and_link();
+   CHECK(fresh.name != path); // another spelling of the path, so the new file is mapped
+   CHECK(fresh.handle != old.handle);
+   CHECK(still_mapped(fresh.name));
+   dlclose(fresh.handle);
+   dlclose(old.handle);
+   CHECK_FALSE(still_mapped(path));
+   CHECK_FALSE(still_mapped(fresh.name));
 }
 
 TEST_CASE("link: loading by path keeps the real file name for debuggers; /proc/self/fd/N does not") {

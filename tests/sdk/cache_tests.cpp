@@ -1,15 +1,19 @@
 // modkit::cached: hits, LRU eviction order, TTL with an injected clock, invalidation (local and
-// through the host's C function with a JSON key), single flight across threads, and failures
-// that are not cached.
+// through the host's C function with a JSON key), single flight across threads, failures that
+// are not cached, and the hashed index (lookups by the arguments as given, colliding hashes,
+// keys without std::hash, growth).
 #include "fake_host.hpp"
 
 #include <modkit/sdk.hpp>
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -341,4 +345,135 @@ TEST_CASE("a cache can memoise a member function") {
    CHECK(cache(12) == 144);
    CHECK(cache(12) == 144);
    CHECK(squares.calls == 1);
+}
+
+// ---- the hashed index: lookups by the arguments as given, any hashable key ----
+
+namespace {
+// A key part whose hash is the same for every value: every entry lands in one bucket, so
+// lookups must tell keys apart by comparing them.
+struct Colliding {
+   int value;
+   bool operator==(const Colliding &other) const { return value == other.value; }
+};
+} // namespace
+
+template <>
+struct std::hash<Colliding> {
+   std::size_t operator()(const Colliding &) const noexcept { return 42; }
+};
+
+TEST_CASE("a hit is found by the arguments as passed: string_view, const char * and std::string") {
+   Counted f;
+   modkit::cached<int(std::string_view)> cache(entries(10), std::ref(f));
+   const std::string owned = "a key longer than the short-string buffer";
+   CHECK(cache(owned) == 100 + static_cast<int>(owned.size()));
+   CHECK(cache(owned.c_str()) == 100 + static_cast<int>(owned.size()));
+   CHECK(cache(std::string_view(owned)) == 100 + static_cast<int>(owned.size()));
+   CHECK(f.count(owned) == 1);
+   cache.invalidate(owned.c_str()); // the key parts may be given as any type that builds them
+   cache(owned);
+   CHECK(f.count(owned) == 2);
+}
+
+TEST_CASE("keys that share a hash are told apart") {
+   int calls = 0;
+   modkit::cached<int(Colliding)> cache(entries(100), [&](Colliding c) {
+      ++calls;
+      return c.value * 2;
+   });
+   for (int i = 0; i < 50; ++i) CHECK(cache(Colliding{i}) == i * 2);
+   for (int i = 0; i < 50; ++i) CHECK(cache(Colliding{i}) == i * 2);
+   CHECK(calls == 50);
+   cache.invalidate(Colliding{7});
+   CHECK(cache.size() == 49);
+   cache(Colliding{7});
+   CHECK(calls == 51);
+}
+
+TEST_CASE("keys without std::hash: fixed-size byte arrays and containers") {
+   SUBCASE("std::array<char, N> hashes by its bytes") {
+      using Key = std::array<char, 20>;
+      int calls = 0;
+      modkit::cached<int(Key)> cache(entries(10), [&](Key k) {
+         ++calls;
+         return static_cast<int>(k[0]);
+      });
+      Key a{}, b{};
+      a[0] = 'a';
+      b[0] = 'b';
+      CHECK(cache(a) == 'a');
+      CHECK(cache(b) == 'b');
+      CHECK(cache(a) == 'a');
+      CHECK(calls == 2);
+   }
+   SUBCASE("a vector of strings hashes element by element") {
+      int calls = 0;
+      modkit::cached<std::size_t(std::vector<std::string>)> cache(entries(10), [&](std::vector<std::string> v) {
+         ++calls;
+         return v.size();
+      });
+      CHECK(cache({"a", "b"}) == 2);
+      CHECK(cache({"a", "b"}) == 2);
+      CHECK(cache({"b", "a"}) == 2); // another key: order matters
+      CHECK(calls == 2);
+   }
+}
+
+TEST_CASE("eviction stays least-recently-used while the table grows") {
+   Counted f;
+   modkit::cached<int(std::string_view)> cache(entries(100), std::ref(f));
+   auto key = [](int i) { return "key-" + std::to_string(i); };
+   for (int i = 0; i < 100; ++i) cache(key(i));
+   for (int i = 0; i < 100; i += 2) cache(key(i)); // the even keys become the most recent
+   for (int i = 100; i < 150; ++i) cache(key(i));  // 50 new keys evict the 50 odd ones
+   CHECK(cache.size() == 100);
+   for (int i = 0; i < 100; i += 2) {
+      cache(key(i));
+      CHECK(f.count(key(i)) == 1);
+   }
+   cache(key(1));
+   CHECK(f.count(key(1)) == 2);
+}
+
+TEST_CASE("an expired entry is dropped on the hit that finds it, and computed again") {
+   ManualClock clock;
+   Counted f;
+   modkit::CacheOptions options;
+   options.max_entries = 10;
+   options.ttl = std::chrono::seconds(1);
+   options.clock = clock.fn();
+   modkit::cached<int(std::string_view)> cache(options, std::ref(f));
+   cache("a");
+   cache("b");
+   clock.now += 2s;
+   cache("a");
+   CHECK(f.count("a") == 2);
+   CHECK(cache.size() == 2); // b expired too, but is dropped only when looked up
+   cache("b");
+   CHECK(f.count("b") == 2);
+}
+
+TEST_CASE("hits, misses and invalidations from many threads agree with the function") {
+   std::atomic<int> calls{0};
+   modkit::cached<int(int)> cache(entries(16), [&](int n) {
+      ++calls;
+      return n * 3;
+   });
+   std::atomic<bool> wrong{false};
+   std::vector<std::thread> threads;
+   for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+         for (int i = 0; i < 2000; ++i) {
+            const int key = (i * 7 + t) % 24; // more keys than entries: evictions too
+            if (cache(key) != key * 3) wrong = true;
+            if (i % 97 == 0) cache.invalidate(key);
+            if (t == 0 && i % 499 == 0) cache.invalidate_all();
+         }
+      });
+   }
+   for (auto &t : threads) t.join();
+   CHECK_FALSE(wrong);
+   CHECK(cache.size() <= 16);
+   CHECK(calls >= 24);
 }

@@ -100,8 +100,20 @@ struct SlotRef {
 // reloads modules. Costs two plain stores; never blocks. Not movable across threads.
 class ReadGuard {
 public:
-   explicit ReadGuard(modkit_loader_reader *reader) : reader_(reader), snapshot_(modkit_loader_read_begin(reader)) {}
-   ~ReadGuard() { modkit_loader_read_end(reader_); }
+   explicit ReadGuard(modkit_loader_reader *reader)
+      : reader_(reader), outermost_(reader->depth == 0), snapshot_(modkit_loader_read_begin(reader)) {}
+   ~ReadGuard() {
+      // The outermost section ends as modkit_loader_read_end would, but with constant stores:
+      // decrementing depth would chain every section of a dispatch loop to the one before
+      // through that counter's store and reload, a few cycles each, more than a dispatch of
+      // one module costs.
+      if (outermost_) {
+         reader_->depth = 0;
+         __atomic_store_n(&reader_->active, uint64_t{0}, __ATOMIC_RELEASE);
+      } else {
+         modkit_loader_read_end(reader_);
+      }
+   }
    ReadGuard(const ReadGuard &) = delete;
    ReadGuard &operator=(const ReadGuard &) = delete;
 
@@ -113,6 +125,7 @@ public:
 
 private:
    modkit_loader_reader *reader_;
+   bool outermost_;
    const modkit_loader_snapshot *snapshot_;
 };
 

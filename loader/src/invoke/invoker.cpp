@@ -6,8 +6,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
+#include <mutex>
+#include <string_view>
 
 namespace modkit::invoke {
 namespace {
@@ -83,10 +87,16 @@ std::uint64_t next_id() {
    return counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
-} // namespace
+// The start of every message about a slot; formatted only when there is something to report.
+std::string where(const modkit_category &cat, const modkit_slot_desc &slot) {
+   return fmt::format("category '{}', slot '{}'", cat.id != nullptr ? cat.id : "",
+                      slot.name != nullptr ? slot.name : "");
+}
 
-bool Invoker::prepare(const modkit_category &cat, std::uint32_t slot_index, Invoker &out,
-                      std::string &error) {
+// What check and prepare both verify: the slot exists and its signature parses against the
+// category's structs. On failure sets error, naming the category, the slot and the column.
+bool parse_slot(const modkit_category &cat, std::uint32_t slot_index, std::vector<Param> &params,
+                std::string &error) {
    if (!MODKIT_HAS_FIELD(&cat, modkit_category, types)) {
       error = fmt::format("category: struct_size {} is smaller than the {} bytes of ABI 1.0",
                           cat.struct_size, sizeof(modkit_category));
@@ -99,19 +109,97 @@ bool Invoker::prepare(const modkit_category &cat, std::uint32_t slot_index, Invo
       return false;
    }
    const modkit_slot_desc &slot = cat.slots[slot_index];
-   const std::string where =
-      fmt::format("category '{}', slot '{}'", category_id, slot.name != nullptr ? slot.name : "");
    if (slot.signature == nullptr) {
-      error = where + ": no signature";
+      error = where(cat, slot) + ": no signature";
       return false;
+   }
+   std::string why;
+   if (!parse_signature(slot.signature, cat.types, cat.type_count, params, why)) {
+      error = fmt::format("{}: signature '{}': {}", where(cat, slot), slot.signature, why);
+      return false;
+   }
+   return true;
+}
+
+} // namespace
+
+bool Invoker::check(const modkit_category &cat, std::uint32_t slot_index, std::string &error) {
+   std::vector<Param> params;
+   return parse_slot(cat, slot_index, params, error);
+}
+
+namespace {
+
+// A hash of everything parse_slot reads from a category whose slots all passed: hosts create
+// loaders with the same descriptors again and again, and parsing them costs more than hashing.
+std::uint64_t fingerprint(const modkit_category &cat) {
+   std::uint64_t h = 0;
+   auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 0x100000001b3ull + (h >> 29); };
+   auto text = [&mix](const char *s) {
+      mix(s == nullptr ? 0x9e3779b97f4a7c15ull : std::hash<std::string_view>{}(s));
+   };
+   mix(cat.struct_size);
+   text(cat.id);
+   mix(cat.slot_count);
+   for (std::uint32_t i = 0; cat.slots != nullptr && i < cat.slot_count; ++i) text(cat.slots[i].signature);
+   mix(cat.type_count);
+   for (std::uint32_t t = 0; cat.types != nullptr && t < cat.type_count; ++t) {
+      const modkit_type_desc &type = cat.types[t];
+      text(type.name);
+      mix(type.size);
+      mix(type.field_count);
+      for (std::uint32_t f = 0; type.fields != nullptr && f < type.field_count; ++f) {
+         text(type.fields[f].name);
+         text(type.fields[f].type);
+         mix(type.fields[f].offset);
+      }
+   }
+   return h;
+}
+
+// Fingerprints of categories check_slots accepted in this process. Bounded: a host that makes
+// endless distinct categories only gets the memo's benefit for the latest ones.
+class CheckedCategories {
+public:
+   bool contains(std::uint64_t print) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      return std::find(prints_.begin(), prints_.end(), print) != prints_.end();
+   }
+   void add(std::uint64_t print) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (prints_.size() == capacity) prints_.erase(prints_.begin());
+      prints_.push_back(print);
    }
 
-   auto state = std::make_shared<detail::State>();
-   std::string why;
-   if (!parse_signature(slot.signature, cat.types, cat.type_count, state->params, why)) {
-      error = fmt::format("{}: signature '{}': {}", where, slot.signature, why);
-      return false;
+private:
+   static constexpr std::size_t capacity = 64;
+   std::mutex mutex_;
+   std::vector<std::uint64_t> prints_;
+};
+
+CheckedCategories &checked_categories() {
+   static CheckedCategories checked;
+   return checked;
+}
+
+} // namespace
+
+bool Invoker::check_slots(const modkit_category &cat, std::string &error) {
+   if (!MODKIT_HAS_FIELD(&cat, modkit_category, types)) return check(cat, 0, error); // its message
+   const std::uint64_t print = fingerprint(cat);
+   if (checked_categories().contains(print)) return true;
+   for (std::uint32_t s = 0; s < cat.slot_count; ++s) {
+      if (!check(cat, s, error)) return false;
    }
+   checked_categories().add(print);
+   return true;
+}
+
+bool Invoker::prepare(const modkit_category &cat, std::uint32_t slot_index, Invoker &out,
+                      std::string &error) {
+   auto state = std::make_shared<detail::State>();
+   if (!parse_slot(cat, slot_index, state->params, error)) return false;
+   const modkit_slot_desc &slot = cat.slots[slot_index];
    plan(*state);
 
    state->arg_types.reserve(state->params.size() + 2);
@@ -120,7 +208,7 @@ bool Invoker::prepare(const modkit_category &cat, std::uint32_t slot_index, Invo
    for (const Param &p : state->params) {
       ffi_type *type = ffi_type_of(p);
       if (type == nullptr) {
-         error = where + ": libffi does not lay modkit_str out as the C compiler does";
+         error = where(cat, slot) + ": libffi does not lay modkit_str out as the C compiler does";
          return false;
       }
       state->arg_types.push_back(type);
@@ -129,7 +217,7 @@ bool Invoker::prepare(const modkit_category &cat, std::uint32_t slot_index, Invo
       ffi_prep_cif(&state->cif, FFI_DEFAULT_ABI, static_cast<unsigned>(state->arg_types.size()),
                    &ffi_type_sint32, state->arg_types.data());
    if (status != FFI_OK) {
-      error = fmt::format("{}: libffi could not prepare the call (ffi_status {})", where,
+      error = fmt::format("{}: libffi could not prepare the call (ffi_status {})", where(cat, slot),
                           static_cast<int>(status));
       return false;
    }

@@ -56,6 +56,18 @@ public:
    static bool prepare(const modkit_category &cat, std::uint32_t slot_index, Invoker &out,
                        std::string &error);
 
+   // The checks of prepare that depend on the descriptor (the slot exists, its signature
+   // parses against cat's structs), without building anything: what prepare refuses for the
+   // descriptor, check refuses with the same message. Throws only std::bad_alloc.
+   // [thread-safe]
+   static bool check(const modkit_category &cat, std::uint32_t slot_index, std::string &error);
+
+   // check for every slot of cat, remembered for the process: a category with the same
+   // descriptor content (same signatures and structs) as one already accepted is accepted
+   // without parsing again. (A hash collision would only defer a refusal to prepare.)
+   // [thread-safe]
+   static bool check_slots(const modkit_category &cat, std::string &error);
+
    // [thread-safe]
    bool prepared() const noexcept { return state_ != nullptr; }
    const modkit_category *category() const noexcept;  // NULL when not prepared

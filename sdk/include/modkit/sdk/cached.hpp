@@ -9,10 +9,17 @@
 // recomputed; concurrent callers of one key share one computation; a computation that throws
 // is not cached (its callers all see the exception). Registered with a name, the host or
 // another module can invalidate entries with a JSON array key ["some text"].
+//
+// A hit hashes the arguments as given (no key is built, nothing is allocated), probes a hash
+// table and moves the entry to the front of the LRU list under a spin lock held for just that
+// (detail/cached_index.hpp, detail/cached_lock.hpp). Key parts need operator== and a hash:
+// std::hash, a unique object representation (std::array<char, N>), or hashable elements.
 #pragma once
 
 #include <modkit/sdk/api.hpp>
 #include <modkit/sdk/detail/barrier.hpp>
+#include <modkit/sdk/detail/cached_index.hpp>
+#include <modkit/sdk/detail/cached_lock.hpp>
 #include <modkit/sdk/detail/host_context.hpp>
 #include <modkit/sdk/error.hpp>
 #include <modkit/sdk/str.hpp>
@@ -25,8 +32,6 @@
 #include <cstddef>
 #include <functional>
 #include <future>
-#include <list>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +40,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace modkit {
 
@@ -110,34 +116,52 @@ public:
 
    // The cached value for these arguments, computing it if needed.
    R operator()(Args... args) {
-      key_type key(args...);
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (auto hit = find_fresh(key)) return *hit;
+      const std::size_t hash = detail::cache_key_hash<key_type>(args...);
+      auto same_key = [&](const key_type &key) { return detail::cache_key_equals(key, args...); };
+      if (std::optional<R> hit = lookup(hash, same_key)) return std::move(*hit);
 
-      if (auto it = flights_.find(key); it != flights_.end()) {
-         std::shared_future<R> shared = it->second->result;
-         lock.unlock();
-         return shared.get(); // rethrows the computation's exception
-      }
-
-      auto flight = std::make_shared<Flight>();
+      // A miss: everything the computation needs is allocated before the lock is taken again.
+      auto flight = std::make_shared<Flight>(hash, key_type(args...));
       std::promise<R> promise;
       flight->result = promise.get_future().share();
-      flights_.emplace(key, flight);
-      lock.unlock();
+      std::shared_future<R> other;
+      {
+         const clock_type::time_point at = now();
+         typename Index::Dropped expired;
+         std::lock_guard<detail::CacheLock> lock(lock_);
+         // Another caller may have stored or started this key while the lock was free.
+         if (Node *n = index_.find(hash, same_key)) {
+            if (fresh(*n, at)) {
+               index_.touch(n);
+               return n->value;
+            }
+            index_.unlink(n, expired);
+         }
+         if (Flight *running = find_flight(hash, same_key)) other = running->result;
+         else flights_.push_back(flight);
+      }
+      if (other.valid()) return other.get(); // rethrows the computation's exception
 
       try {
          R value = fn_(std::forward<Args>(args)...);
-         lock.lock();
-         end_flight(key, flight);
-         if (!flight->invalidated) insert(std::move(key), value);
-         lock.unlock();
+         auto node = std::make_unique<Node>(hash, flight->key, value, options_.clock());
+         typename Index::Dropped dropped;
+         {
+            std::lock_guard<detail::CacheLock> lock(lock_);
+            end_flight(flight);
+            if (!flight->invalidated) {
+               if (Node *old = index_.find(hash, same_key)) index_.unlink(old, dropped);
+               index_.link(std::move(node));
+               index_.trim(options_.max_entries, dropped);
+            }
+         }
          promise.set_value(value);
          return value;
       } catch (...) {
-         if (!lock.owns_lock()) lock.lock();
-         end_flight(key, flight);
-         lock.unlock();
+         {
+            std::lock_guard<detail::CacheLock> lock(lock_);
+            end_flight(flight);
+         }
          promise.set_exception(std::current_exception());
          throw;
       }
@@ -147,90 +171,98 @@ public:
    // when it ends; later callers compute afresh.
    template <class... K>
    void invalidate(K &&...key_parts) {
-      const key_type key(std::forward<K>(key_parts)...);
-      std::lock_guard<std::mutex> lock(mutex_);
-      drop(key);
+      drop(key_type(std::forward<K>(key_parts)...));
    }
 
    // Drops every entry, and keeps every running computation from being cached.
    void invalidate_all() {
-      std::lock_guard<std::mutex> lock(mutex_);
-      lru_.clear();
-      index_.clear();
-      for (auto &flight : flights_) flight.second->invalidated = true;
-      flights_.clear();
+      typename Index::Dropped dropped;
+      std::vector<std::shared_ptr<Flight>> ended;
+      std::lock_guard<detail::CacheLock> lock(lock_);
+      index_.drop_all(dropped);
+      for (auto &flight : flights_) flight->invalidated = true;
+      ended.swap(flights_); // released after the lock, with the dropped entries
    }
 
    // The number of cached entries, counting expired ones not yet dropped.
    std::size_t size() const {
-      std::lock_guard<std::mutex> lock(mutex_);
-      return lru_.size();
+      std::lock_guard<detail::CacheLock> lock(lock_);
+      return index_.size();
    }
 
    // The name registered with the host; empty for a private cache.
    const std::string &name() const noexcept { return name_; }
 
 private:
-   struct Entry {
-      key_type key;
-      R value;
-      clock_type::time_point stored;
-   };
-   using Lru = std::list<Entry>; // most recently used first
+   using Index = detail::CacheIndex<key_type, R>;
+   using Node = typename Index::Node;
 
    struct Flight {
+      Flight(std::size_t h, key_type k) : hash(h), key(std::move(k)) {}
+      std::size_t hash;
+      key_type key;
       std::shared_future<R> result;
-      bool invalidated = false;
+      bool invalidated = false; // guarded by lock_
    };
 
-   // Requires mutex_. A fresh entry moves to the front; an expired one is dropped.
-   std::optional<R> find_fresh(const key_type &key) {
-      const auto it = index_.find(key);
-      if (it == index_.end()) return std::nullopt;
-      if (options_.ttl && options_.clock() - it->second->stored >= *options_.ttl) {
-         lru_.erase(it->second);
-         index_.erase(it);
+   // The clock's reading, taken only when a TTL needs it.
+   clock_type::time_point now() const { return options_.ttl ? options_.clock() : clock_type::time_point{}; }
+
+   bool fresh(const Node &node, clock_type::time_point now) const {
+      return !options_.ttl || now - node.stored < *options_.ttl;
+   }
+
+   // The hit path: a fresh entry's value, made the most recent; an expired one is dropped.
+   template <class Equals>
+   std::optional<R> lookup(std::size_t hash, Equals &&same_key) {
+      const clock_type::time_point at = now(); // read before the lock: the clock may be slow
+      typename Index::Dropped expired;         // deleted after the lock is released
+      std::lock_guard<detail::CacheLock> lock(lock_);
+      Node *n = index_.find(hash, same_key);
+      if (!n) return std::nullopt;
+      if (!fresh(*n, at)) {
+         index_.unlink(n, expired);
          return std::nullopt;
       }
-      lru_.splice(lru_.begin(), lru_, it->second);
-      return it->second->value;
+      index_.touch(n);
+      return n->value;
    }
 
-   // Requires mutex_.
-   void insert(key_type key, const R &value) {
-      if (const auto it = index_.find(key); it != index_.end()) {
-         lru_.erase(it->second);
-         index_.erase(it);
+   // Requires lock_.
+   template <class Equals>
+   Flight *find_flight(std::size_t hash, Equals &&same_key) const {
+      for (const auto &f : flights_) {
+         if (f->hash == hash && same_key(f->key)) return f.get();
       }
-      lru_.push_front(Entry{key, value, options_.clock()});
-      try {
-         index_.emplace(std::move(key), lru_.begin());
-      } catch (...) {
-         lru_.pop_front();
-         throw;
-      }
-      while (lru_.size() > options_.max_entries) {
-         index_.erase(lru_.back().key);
-         lru_.pop_back();
-      }
+      return nullptr;
    }
 
-   // Requires mutex_.
    void drop(const key_type &key) {
-      if (const auto it = index_.find(key); it != index_.end()) {
-         lru_.erase(it->second);
-         index_.erase(it);
-      }
-      if (const auto it = flights_.find(key); it != flights_.end()) {
-         it->second->invalidated = true;
-         flights_.erase(it);
+      const std::size_t hash =
+         std::apply([](const auto &...parts) { return detail::cache_key_hash<key_type>(parts...); }, key);
+      auto same_key = [&](const key_type &other) { return other == key; };
+      typename Index::Dropped dropped;
+      std::shared_ptr<Flight> ended;
+      std::lock_guard<detail::CacheLock> lock(lock_);
+      if (Node *n = index_.find(hash, same_key)) index_.unlink(n, dropped);
+      for (auto it = flights_.begin(); it != flights_.end(); ++it) {
+         if ((*it)->hash == hash && same_key((*it)->key)) {
+            (*it)->invalidated = true;
+            ended = std::move(*it);
+            flights_.erase(it);
+            break;
+         }
       }
    }
 
-   // Requires mutex_. Removes flight unless an invalidation already replaced or removed it.
-   void end_flight(const key_type &key, const std::shared_ptr<Flight> &flight) noexcept {
-      const auto it = flights_.find(key);
-      if (it != flights_.end() && it->second == flight) flights_.erase(it);
+   // Requires lock_. Removes flight unless an invalidation already removed it.
+   void end_flight(const std::shared_ptr<Flight> &flight) noexcept {
+      for (auto it = flights_.begin(); it != flights_.end(); ++it) {
+         if (*it == flight) {
+            flights_.erase(it);
+            return;
+         }
+      }
    }
 
    // The host's invalidation: key_json is a JSON array of the arguments, or NULL for all.
@@ -253,7 +285,6 @@ private:
             } catch (const nlohmann::json::exception &e) {
                throw Error(MODKIT_E_INVALID_ARGUMENT, std::string("a cache key does not fit: ") + e.what());
             }
-            std::lock_guard<std::mutex> lock(self->mutex_);
             self->drop(parts);
          },
          detail::LogToHost{&self->context_, self->where_.c_str()});
@@ -265,10 +296,9 @@ private:
    std::string where_;
    detail::HostContext context_;
 
-   mutable std::mutex mutex_;
-   Lru lru_;
-   std::map<key_type, typename Lru::iterator> index_;
-   std::map<key_type, std::shared_ptr<Flight>> flights_;
+   mutable detail::CacheLock lock_;
+   Index index_;                                 // guarded by lock_
+   std::vector<std::shared_ptr<Flight>> flights_; // guarded by lock_; few: one per running miss
 };
 
 } // namespace modkit

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""The chat host under wrk: requests per second for a spam-checked message send, and what the
+modules add to each request.
+
+For each module count N (default 0, 1, 4, 16), this starts modkit-chat-host on a free loopback
+port with N spam-checker modules (bench_d00 .. bench_d<N-1>, bench/dispatch_module.c: each reads
+the event and answers NOT_SPAM, so every module is called), registers a user, creates a room,
+sends one message to check the path answers 200, runs wrk for a short warm-up and then for
+--seconds with bench/chat_host_send.lua (a PUT /rooms/{room}/send/m.room.message/{txn} with a
+fresh transaction ID per request, one connection per request: the script says why), and stops
+the host. It reports wrk's requests per second and
+latency percentiles, and the host's own CPU time per request (user + system, from
+/proc/PID/stat, so what wrk itself spends on the same two cores is not counted):
+
+    python3 bench/chat_host_rps.py --host build/bench/samples/chat_host/modkit-chat-host \\
+        --modules build/bench/bench/modules [--counts 0,1,4,16] [--seconds 5] [--out FILE]
+
+Traffic goes only to 127.0.0.1, for a bounded time. Exit status 2 when wrk is not installed.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chat_host_send.lua")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """The process's user + system CPU time, all its threads, from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15)
+
+
+def call(base, method, path, body=None, token=None):
+    request = urllib.request.Request(base + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"{}")
+
+
+class ChatHost:
+    """modkit-chat-host with N bench modules, serving on a free loopback port."""
+
+    def __init__(self, host, modules_dir, n, workdir):
+        config = {"server_name": "bench.example.org", "listen": "127.0.0.1:0",
+                  "modkit": {"module_path": [os.path.abspath(modules_dir)],
+                             "modules": [{"module": "bench_d%02d" % i, "config": {}} for i in range(n)]}}
+        self.config_path = os.path.join(workdir, "config-%d.json" % n)
+        self.log_path = os.path.join(workdir, "host-%d.log" % n)
+        with open(self.config_path, "w") as f:
+            json.dump(config, f)
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen([host, "--config", self.config_path, "--listen", "127.0.0.1:0"],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
+        self.base = self.wait_until_serving()
+
+    def wait_until_serving(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with open(self.log_path) as f:
+                m = re.search(r"serving on (http://[0-9.]+:[0-9]+)", f.read())
+            if m:
+                return m.group(1)
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        with open(self.log_path) as f:
+            sys.exit("chat_host_rps.py: the chat host did not start:\n" + f.read())
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def parse_wrk(text):
+    def number(pattern, default=None):
+        m = re.search(pattern, text)
+        return float(m.group(1)) if m else default
+
+    def millis(pattern):
+        m = re.search(pattern + r"\s+([0-9.]+)(us|ms|s)\b", text)
+        if not m:
+            return None
+        return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+
+    requests = number(r"([0-9]+) requests in")
+    if requests is None:
+        sys.exit("chat_host_rps.py: cannot read wrk's output:\n" + text)
+    socket_errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) ([0-9]+)",
+                                                    re.search(r"Socket errors:.*", text).group(0))) \
+        if "Socket errors:" in text else 0
+    return {"requests": int(requests), "requests_per_second": number(r"Requests/sec:\s+([0-9.]+)"),
+            "non_2xx": int(number(r"Non-2xx or 3xx responses: ([0-9]+)", 0)), "socket_errors": socket_errors,
+            "latency_p50_ms": millis(r"\b50%"), "latency_p99_ms": millis(r"\b99%")}
+
+
+def wrk(url, seconds, threads, connections, room, token):
+    env = dict(os.environ, CHAT_ROOM=room, CHAT_TOKEN=token)
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", "%gs" % seconds,
+                          "--latency", "-s", SCRIPT, url], env=env, capture_output=True, text=True,
+                         timeout=seconds + 60)
+    if out.returncode != 0:
+        sys.exit("chat_host_rps.py: wrk failed:\n" + out.stdout + out.stderr)
+    return parse_wrk(out.stdout)
+
+
+def measure(args, n, workdir):
+    host = ChatHost(args.host, args.modules, n, workdir)
+    try:
+        token = call(host.base, "POST", "/_matrix/client/v3/register",
+                     {"username": "bench", "password": "bench-password",
+                      "auth": {"type": "m.login.dummy"}})["access_token"]
+        room = call(host.base, "POST", "/_matrix/client/v3/createRoom", {"name": "bench"}, token)["room_id"]
+        quoted = urllib.parse.quote(room, safe="")
+        call(host.base, "PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/check" % quoted,
+             {"msgtype": "m.text", "body": "hello"}, token)
+        wrk(host.base, args.warmup, args.threads, args.connections, quoted, token)
+        cpu = cpu_seconds(host.process.pid)
+        result = wrk(host.base, args.seconds, args.threads, args.connections, quoted, token)
+        cpu = cpu_seconds(host.process.pid) - cpu
+    finally:
+        host.stop()
+    if result["non_2xx"] or result["socket_errors"]:
+        sys.exit("chat_host_rps.py: %d modules: %d non-2xx responses, %d socket errors" % (
+            n, result["non_2xx"], result["socket_errors"]))
+    result.update({"modules": n, "seconds": args.seconds, "server_cpu_seconds": cpu,
+                   "server_cpu_us_per_request": cpu * 1e6 / max(result["requests"], 1)})
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", required=True, help="the modkit-chat-host binary")
+    parser.add_argument("--modules", required=True, help="the directory holding bench_d00.so .. bench_d15.so")
+    parser.add_argument("--counts", default="0,1,4,16", help="module counts, comma-separated (at most 16)")
+    parser.add_argument("--seconds", type=float, default=5, help="how long wrk runs per count")
+    parser.add_argument("--warmup", type=float, default=1, help="wrk's warm-up before each measurement")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections")
+    parser.add_argument("--out", help="also write the JSON here")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("chat_host_rps.py: wrk is not installed (Debian package wrk)", file=sys.stderr)
+        sys.exit(2)
+    counts = [int(c) for c in args.counts.split(",")]
+    if any(c < 0 or c > 16 for c in counts):
+        sys.exit("chat_host_rps.py: module counts are 0 to 16")
+    version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    with tempfile.TemporaryDirectory(prefix="modkit-chat-bench-") as workdir:
+        runs = [measure(args, n, workdir) for n in counts]
+    doc = {"wrk": version, "threads": args.threads, "connections": args.connections, "runs": runs}
+    text = json.dumps(doc)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
