@@ -13,6 +13,7 @@
 // Each reports allocs_per_iter, heap allocations per iteration counted by the global operator
 // new below; Invoker::call must read 0. bench/summarize.py turns the JSON output into the table
 // of medians and ratios in docs/benchmarks.md.
+#include "allocation_counter.hpp"
 #include "invoke/invoker.hpp"
 
 #include <modkit/categories/spam_checker.h>
@@ -29,40 +30,9 @@
 #include <new>
 #include <string>
 
-#ifdef MODKIT_BENCH_COMBINED
-// Linked into modkit_bench, whose modkit_bench.cpp defines the counter and operator new.
-extern std::atomic<std::uint64_t> modkit_bench_allocations;
 namespace {
-std::atomic<std::uint64_t> &allocations = modkit_bench_allocations;
+std::atomic<std::uint64_t> &allocations = modkit_bench_allocations; // allocation_counter.hpp
 } // namespace
-#else
-// ---- counting heap allocations in this process ----
-
-namespace {
-std::atomic<std::uint64_t> allocations{0};
-
-void *counted_alloc(std::size_t size, std::size_t align) {
-   allocations.fetch_add(1, std::memory_order_relaxed);
-   void *p = align <= alignof(std::max_align_t) ? std::malloc(size ? size : 1)
-                                                 : std::aligned_alloc(align, (size + align - 1) / align * align);
-   if (!p) throw std::bad_alloc();
-   return p;
-}
-} // namespace
-
-void *operator new(std::size_t size) { return counted_alloc(size, 0); }
-void *operator new[](std::size_t size) { return counted_alloc(size, 0); }
-void *operator new(std::size_t size, std::align_val_t align) { return counted_alloc(size, static_cast<std::size_t>(align)); }
-void *operator new[](std::size_t size, std::align_val_t align) { return counted_alloc(size, static_cast<std::size_t>(align)); }
-void operator delete(void *p) noexcept { std::free(p); }
-void operator delete[](void *p) noexcept { std::free(p); }
-void operator delete(void *p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
-void operator delete(void *p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void *p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-#endif
 
 namespace {
 

@@ -21,6 +21,7 @@
 //   BM_chat_host_send/N            the chat host under wrk with N spam-checker modules
 //                                  (bench/chat_host_rps.py), as counters
 // allocs_per_iter counts heap allocations inside the timed loop (global operator new below).
+#include "allocation_counter.hpp"
 #include "elf/elf_facts.hpp"
 
 #include <modkit/categories/spam_checker.h>
@@ -65,32 +66,6 @@
 
 extern char **environ;
 
-// ---- counting heap allocations in this process (shared with invoke_bench.cpp) ----
-
-std::atomic<std::uint64_t> modkit_bench_allocations{0};
-
-namespace {
-void *counted_alloc(std::size_t size, std::size_t align) {
-   modkit_bench_allocations.fetch_add(1, std::memory_order_relaxed);
-   void *p = align <= alignof(std::max_align_t) ? std::malloc(size ? size : 1)
-                                                 : std::aligned_alloc(align, (size + align - 1) / align * align);
-   if (!p) throw std::bad_alloc();
-   return p;
-}
-} // namespace
-
-void *operator new(std::size_t size) { return counted_alloc(size, 0); }
-void *operator new[](std::size_t size) { return counted_alloc(size, 0); }
-void *operator new(std::size_t size, std::align_val_t align) { return counted_alloc(size, static_cast<std::size_t>(align)); }
-void *operator new[](std::size_t size, std::align_val_t align) { return counted_alloc(size, static_cast<std::size_t>(align)); }
-void operator delete(void *p) noexcept { std::free(p); }
-void operator delete[](void *p) noexcept { std::free(p); }
-void operator delete(void *p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
-void operator delete(void *p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void *p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
