@@ -95,8 +95,9 @@ bool parse_host_config(const std::string &text, HostConfig &out, Errors &errors)
    nlohmann::json root;
    try {
       root = nlohmann::json::parse(text);
-   } catch (const nlohmann::json::parse_error &e) {
-      // nlohmann's message carries line and column; keep it, minus the library prefix.
+   } catch (const nlohmann::json::exception &e) {
+      // A syntax error, or a number too large for a double (out_of_range). nlohmann's message
+      // carries the position; keep it, minus the library prefix.
       std::string what = e.what();
       auto pos = what.find("] ");
       errors.push_back(config_error("", "host config is not valid JSON: " +

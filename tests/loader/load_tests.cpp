@@ -52,6 +52,15 @@ TEST_CASE("invalid JSON in the host config is reported with its position") {
    CHECK(contains(errors[0].message, "host config is not valid JSON"));
 }
 
+TEST_CASE("a number too large for a double in the host config is an error, not an exception") {
+   // Found by fuzz_host_config: nlohmann reports it as out_of_range, not as a parse error.
+   Host host;
+   auto errors = load_errors([&] { host.loader.load(R"({"modules": [], "module_path": 8E888})"); });
+   REQUIRE(errors.size() == 1);
+   CHECK(errors[0].stage == "config");
+   CHECK(contains(errors[0].message, "host config is not valid JSON: number overflow parsing '8E888'"));
+}
+
 TEST_CASE("a config the module's schema rejects names the field, what was expected and what was found") {
    Host host;
    auto errors = load_errors([&] {
