@@ -1,0 +1,377 @@
+// modkit/loader.h - the loader's C API, for hosts in any language.
+//
+// A host creates a loader with the categories it supports, loads a host config (JSON:
+// {"module_path": [...], "modules": [{"module": ..., "config": {...}}]}), dispatches callbacks
+// through the registry, and destroys the loader, which unloads every module in reverse order.
+//
+// Ownership: every pointer a modkit_loader_* function returns is owned by the loader. Unless a
+// function says otherwise, it stays valid until the next call that loads, unloads or reloads
+// modules on that loader, or until modkit_loader_destroy.
+// Threads: functions that change the module set ([main-thread]) must not run concurrently with
+// each other or with dispatch. Read-only functions marked [thread-safe] may run concurrently
+// with each other and with dispatch.
+#pragma once
+
+#include <modkit/modkit.h>
+
+#if defined(MODKIT_LOADER_BUILD)
+#   define MODKIT_LOADER_API __attribute__((visibility("default")))
+#else
+#   define MODKIT_LOADER_API
+#endif
+
+MODKIT_EXTERN_C_BEGIN
+
+typedef struct modkit_loader modkit_loader;
+
+// Receives every log line: the loader's own (module == NULL) and modules' (module = its name).
+// message is valid only during the call. Called from whichever thread logged.
+typedef void (*modkit_loader_log_fn)(void *user_data, modkit_log_level level, const char *module,
+                                     modkit_str message);
+
+// Host-specific services handed to modules through modkit_host_api.get_extension.
+typedef const void *(*modkit_loader_extension_fn)(void *user_data, const char *extension_id);
+
+typedef struct modkit_loader_options {
+   uint32_t struct_size; // sizeof(modkit_loader_options)
+
+   // The categories this host dispatches. The array and the descriptors are borrowed and
+   // must outlive the loader.
+   const modkit_category *const *categories;
+   size_t category_count;
+
+   // Relative "module_path" entries resolve against this directory; NULL: the current one.
+   // modkit_loader_load_file sets it to the config file's directory when it is NULL.
+   const char *base_dir;
+
+   modkit_loader_log_fn log;   // NULL: lines go to stderr
+   void *log_user_data;
+
+   // Development only: accept module files owned by any user. Off by default; logged when on.
+   bool allow_any_owner;
+
+   // Web paths modules may not register under (e.g. "/_matrix/"); borrowed.
+   const char *const *reserved_web_prefixes;
+   size_t reserved_web_prefix_count;
+
+   modkit_loader_extension_fn get_extension; // NULL: modules see no extensions
+   void *extension_user_data;
+
+   // More categories, described in JSON (NUL-terminated; NULL for none) for hosts without C
+   // headers for them; the format is in docs/host-integration.md. Copied at creation.
+   const char *categories_json;
+} modkit_loader_options;
+
+// Creates a loader. options is copied (not the arrays it points to).
+// Returns MODKIT_E_INVALID_ARGUMENT for a malformed category; modkit_loader_create_error then
+// says which and why (the log says it too).
+// [main-thread]
+MODKIT_LOADER_API modkit_status modkit_loader_create(const modkit_loader_options *options,
+                                                     modkit_loader **out);
+
+// Why the last modkit_loader_create on the calling thread failed; "" after a success. The
+// string is owned by the loader library and valid until the thread's next create.
+// [thread-safe]
+MODKIT_LOADER_API const char *modkit_loader_create_error(void);
+
+// Unloads every module in reverse config order (deinit, then dlclose) and frees the loader.
+// No dispatch may be running. NULL is ignored.
+// [main-thread]
+MODKIT_LOADER_API void modkit_loader_destroy(modkit_loader *loader);
+
+// Loads every module of a host config, in order: resolve, trust, inspect, link, configure
+// (schema, parse_config) and then init. All or nothing: the static and configuration stages
+// run for every module and all their errors are collected; if any failed, or an init fails,
+// the modules already initialised are unloaded again and the call fails. The errors are then
+// read with modkit_loader_error_count/_at. Once a load succeeds, the loader is loaded for good
+// (MODKIT_E_STATE afterwards); after a failed one, nothing is loaded and it may be tried again.
+// [main-thread]
+MODKIT_LOADER_API modkit_status modkit_loader_load(modkit_loader *loader, const char *config_json,
+                                                   size_t config_size);
+
+// The same, reading the config from a file.
+// [main-thread]
+MODKIT_LOADER_API modkit_status modkit_loader_load_file(modkit_loader *loader, const char *path);
+
+// Writes a line through the loader's log sink, attributed to module (NULL: the host itself).
+// Hosts use it to report callback failures in the same stream as the loader's own lines.
+// [thread-safe]
+MODKIT_LOADER_API void modkit_loader_log(const modkit_loader *loader, modkit_log_level level,
+                                         const char *module, modkit_str message);
+
+// ---- errors of the last failed call, as data ----
+
+typedef struct modkit_loader_error {
+   uint32_t struct_size;
+   modkit_status code;
+   const char *stage;   // "config", "resolve", "trust", "inspect", "link", "configure", "init"
+   const char *module;  // the module as named in the host config ("" if unknown)
+   const char *file;    // the resolved file ("" before resolution)
+   const char *pointer; // JSON pointer into the host config, e.g. "/modules/1/config/max_size"
+   const char *message; // what was expected and what was found
+   const char *text;    // all of the above as one line, for humans
+} modkit_loader_error;
+
+// [thread-safe]
+MODKIT_LOADER_API size_t modkit_loader_error_count(const modkit_loader *loader);
+// NULL when index is out of range. [thread-safe]
+MODKIT_LOADER_API const modkit_loader_error *modkit_loader_error_at(const modkit_loader *loader,
+                                                                    size_t index);
+
+// ---- loaded modules ----
+
+typedef struct modkit_loader_module {
+   uint32_t struct_size;
+   const char *name;        // from the module's descriptor
+   const char *version;
+   const char *description; // "" when the module has none
+   const char *path;        // the file that was checked and loaded
+   const char *config_json; // the normalised config that init received
+   size_t position;         // index in the host config's "modules" array
+} modkit_loader_module;
+
+// [thread-safe]
+MODKIT_LOADER_API size_t modkit_loader_module_count(const modkit_loader *loader);
+// In config order; NULL when out of range. [thread-safe]
+MODKIT_LOADER_API const modkit_loader_module *modkit_loader_module_at(const modkit_loader *loader,
+                                                                      size_t index);
+
+// ---- the registry ----
+
+// One module's callback for a slot. fn is the slot's function pointer; cast it to the slot's
+// type (the category header's callbacks struct) before calling it with user_data first.
+typedef struct modkit_loader_entry {
+   void (*fn)(void);
+   void *user_data;
+   uint32_t module_index; // index for modkit_loader_module_at
+   uint32_t reserved;
+} modkit_loader_entry;
+
+// Every registrant of one slot, in config order.
+typedef struct modkit_loader_slot {
+   const modkit_category *category;
+   const modkit_slot_desc *desc;
+   const modkit_loader_entry *entries;
+   size_t count;
+} modkit_loader_slot;
+
+// Finds a slot by category ID and slot index (the category header's slot enum) or name.
+// MODKIT_E_NOT_FOUND for a category the loader was not created with or an unknown slot.
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_slot_at(const modkit_loader *loader,
+                                                      const char *category_id,
+                                                      uint32_t slot_index,
+                                                      const modkit_loader_slot **out);
+MODKIT_LOADER_API modkit_status modkit_loader_find_slot(const modkit_loader *loader,
+                                                        const char *category_id,
+                                                        const char *slot_name,
+                                                        const modkit_loader_slot **out);
+
+// ---- read sections: dispatch while modules are unloaded or reloaded ----
+//
+// The registry is published as immutable snapshots. A dispatch that may race with
+// modkit_loader_unload_module / _reload_module reads the snapshot inside a read section on its
+// own thread; an unload or reload publishes a new snapshot and waits until every section that
+// may still see the old one has ended before it runs deinit and dlclose. Read sections take no
+// lock and allocate nothing: begin and end are two plain stores on a thread's own cache line.
+//
+//   modkit_loader_reader *reader = modkit_loader_reader_get(loader);     // once per thread
+//   const modkit_loader_snapshot *snap = modkit_loader_read_begin(reader);
+//   const modkit_loader_slot *slot = modkit_loader_snapshot_slot(snap, category, slot_index);
+//   ... call slot->entries[i].fn ...
+//   modkit_loader_read_end(reader);
+
+typedef struct modkit_loader_web_resource modkit_loader_web_resource;
+typedef struct modkit_loader_cache modkit_loader_cache;
+
+// The registry at one moment. Owned by the loader; valid until the read section in which it
+// was obtained ends. Nothing in it changes while it is valid.
+typedef struct modkit_loader_snapshot {
+   uint32_t struct_size;
+   uint32_t category_count;             // categories in the order the loader was created with
+   const modkit_loader_slot *const *slots; // slots[category index][slot index]
+   const uint32_t *slot_counts;         // slot_counts[category index]
+   size_t web_resource_count;
+   const modkit_loader_web_resource *web_resources;
+   size_t cache_count;
+   const modkit_loader_cache *caches;
+   uint64_t generation;                 // increases with every change of the module set
+} modkit_loader_snapshot;
+
+// A thread's registration for read sections. The fields belong to the loader: hosts only pass
+// the pointer to the functions below, and only on the thread that got it.
+typedef struct modkit_loader_reader {
+   uint32_t struct_size;
+   uint32_t depth;   // nesting of read sections on this thread
+   uint32_t fenced;  // 1 when this system lacks membarrier(2) and readers must fence
+   uint32_t reserved;
+   uint64_t active;  // the epoch the outermost section began in; 0 outside any section
+   const volatile uint64_t *epoch;
+   const modkit_loader_snapshot *const volatile *current;
+   char padding[24]; // one cache line per reader: readers never share one
+} modkit_loader_reader;
+
+// The calling thread's reader for this loader (registered on first call; cheap afterwards,
+// but still worth keeping per thread). Valid until the loader is destroyed.
+// [thread-safe]
+MODKIT_LOADER_API modkit_loader_reader *modkit_loader_reader_get(modkit_loader *loader);
+
+// Begins a read section (sections nest) and returns the current snapshot.
+// [thread-safe]; reader must be the calling thread's
+static inline const modkit_loader_snapshot *modkit_loader_read_begin(modkit_loader_reader *reader) {
+   if (reader->depth++ == 0) {
+      __atomic_store_n(&reader->active, __atomic_load_n(reader->epoch, __ATOMIC_ACQUIRE), __ATOMIC_RELAXED);
+      if (reader->fenced) __atomic_thread_fence(__ATOMIC_SEQ_CST);
+      else __atomic_signal_fence(__ATOMIC_SEQ_CST);
+   }
+   return __atomic_load_n(reader->current, __ATOMIC_ACQUIRE);
+}
+
+// Ends the innermost read section; snapshots obtained in the outermost one become invalid.
+// [thread-safe]; reader must be the calling thread's
+static inline void modkit_loader_read_end(modkit_loader_reader *reader) {
+   if (--reader->depth == 0) __atomic_store_n(&reader->active, (uint64_t)0, __ATOMIC_RELEASE);
+}
+
+// The registrants of one slot in a snapshot; NULL when out of range. Constant time.
+// [thread-safe]
+static inline const modkit_loader_slot *modkit_loader_snapshot_slot(const modkit_loader_snapshot *snapshot,
+                                                                    uint32_t category_index,
+                                                                    uint32_t slot_index) {
+   if (category_index >= snapshot->category_count || slot_index >= snapshot->slot_counts[category_index])
+      return (const modkit_loader_slot *)0;
+   return &snapshot->slots[category_index][slot_index];
+}
+
+// The index of a category in snapshots, or -1 when the loader was not created with it.
+// [thread-safe]
+MODKIT_LOADER_API int32_t modkit_loader_category_index(const modkit_loader *loader, const char *category_id);
+
+// A web resource a module registered.
+struct modkit_loader_web_resource {
+   const char *path;
+   modkit_web_handler handler;
+   void *user_data;
+   uint32_t module_index;
+};
+
+// [thread-safe]
+MODKIT_LOADER_API size_t modkit_loader_web_resource_count(const modkit_loader *loader);
+MODKIT_LOADER_API const modkit_loader_web_resource *
+modkit_loader_web_resource_at(const modkit_loader *loader, size_t index);
+
+// A cached function a module registered.
+struct modkit_loader_cache {
+   const char *name;
+   uint32_t module_index;
+};
+
+// [thread-safe]
+MODKIT_LOADER_API size_t modkit_loader_cache_count(const modkit_loader *loader);
+MODKIT_LOADER_API const modkit_loader_cache *modkit_loader_cache_at(const modkit_loader *loader,
+                                                                    size_t index);
+
+// Invalidates module_name's cached function name: the entry for key_json (a JSON array), or
+// every entry when key_json is NULL. MODKIT_E_NOT_FOUND when no such cache is registered.
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_invalidate_cache(modkit_loader *loader,
+                                                               const char *module_name,
+                                                               const char *name,
+                                                               const modkit_str *key_json);
+
+// ---- calls into modules ----
+
+// The per-call handle. Hosts fill one in (usually on the stack) for each dispatch; modules see
+// it as opaque and read it through modkit_host_api's call_* functions.
+struct modkit_call {
+   uint32_t struct_size;            // sizeof(struct modkit_call)
+   uint32_t reserved;               // zero
+   modkit_str request_id;           // borrowed; may be empty
+   int64_t deadline_ns;             // CLOCK_MONOTONIC nanoseconds; 0 for none
+   const volatile int32_t *cancelled; // non-zero once cancelled; may be NULL
+};
+
+// Initialises a call handle with no deadline and no cancellation.
+// [thread-safe]
+static inline modkit_call modkit_call_make(modkit_str request_id) {
+   modkit_call c = {sizeof(modkit_call), 0, request_id, 0, (const volatile int32_t *)0};
+   return c;
+}
+
+// ---- changing one module while the others run ----
+
+// Unloads the module whose descriptor name is module_name: its registrations are revoked,
+// then, once every read section that might still see them has ended, deinit runs and the file
+// is closed. Later modules keep their order. MODKIT_E_NOT_FOUND when no such module is loaded;
+// MODKIT_E_STATE when called inside the calling thread's own read section.
+// [main-thread]; other threads may dispatch meanwhile, inside read sections (see below);
+// dispatch outside read sections, and the module list functions, must not run concurrently
+MODKIT_LOADER_API modkit_status modkit_loader_unload_module(modkit_loader *loader, const char *module_name);
+
+// Reloads a module through the whole pipeline (the file is resolved, checked and linked again,
+// so a new build at the same path is picked up), initialises the new instance and swaps it in
+// at the old one's position; the old instance is then deinitialised and closed. If any stage
+// fails, the old instance keeps running untouched and the errors are reported as for a load.
+// Every dispatch sees either the old instance or the new one, never both and never neither.
+// [main-thread]; the same rules as modkit_loader_unload_module
+MODKIT_LOADER_API modkit_status modkit_loader_reload_module(modkit_loader *loader, const char *module_name);
+
+// ---- the dynamic path: slots by name, arguments and answers as JSON ----
+
+// Calls a slot for every registrant under its combination and exception policies and writes
+// a JSON document to result:
+//   {"outcome": "decided"|"no_opinion"|"failed_closed"|"error", "status": "ok"|...,
+//    "module": deciding module or null, "answer": its outputs or null,
+//    "answers": [{"module", "status", "outputs"}, ...], "chain_to": slot or null}
+// args_json is an object keyed by parameter name, or an array in signature order, of the
+// slot's inputs (the JSON form of each type is in docs/signature-grammar.md). call may be NULL.
+// Returns MODKIT_E_NOT_FOUND for an unknown category or slot, MODKIT_E_INVALID_ARGUMENT when
+// the arguments do not fit (result then holds {"error": "..."} naming the argument), the
+// module's status when the outcome is "error", and MODKIT_OK otherwise.
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_dispatch_json(modkit_loader *loader, const char *category_id,
+                                                            const char *slot_name, const char *args_json,
+                                                            size_t args_size, modkit_call *call,
+                                                            modkit_buffer *result);
+
+// Calls one module's callback for a slot; result gets {"module", "status", "outputs"}.
+// Returns the callback's status, or MODKIT_E_NOT_FOUND / MODKIT_E_INVALID_ARGUMENT as above.
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_call_json(modkit_loader *loader, const char *module_name,
+                                                        const char *category_id, const char *slot_name,
+                                                        const char *args_json, size_t args_size,
+                                                        modkit_call *call, modkit_buffer *result);
+
+// Describes the loaded modules and what each registered, as JSON:
+//   {"modules": [{"name", "version", "description", "path", "position", "config",
+//                 "registrations": {category_id: [slot names]}, "web_resources": [paths],
+//                 "cached_functions": [names]}],
+//    "categories": [{"id", "version", "slots": [{"name", "signature", "combine", "on_error"}]}]}
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_describe_json(const modkit_loader *loader, modkit_buffer *out);
+
+// ---- output buffers for "*buf" parameters ----
+
+// A host-owned buffer modules append to through modkit_host_api.buffer_append.
+// [thread-safe] for distinct buffers
+MODKIT_LOADER_API modkit_buffer *modkit_loader_buffer_create(void);
+MODKIT_LOADER_API void modkit_loader_buffer_destroy(modkit_buffer *buffer);
+// The bytes appended so far; valid until the next append, clear or destroy.
+MODKIT_LOADER_API modkit_str modkit_loader_buffer_data(const modkit_buffer *buffer);
+MODKIT_LOADER_API void modkit_loader_buffer_clear(modkit_buffer *buffer);
+
+// ---- HTTP responses for web resources ----
+
+// A response a handler writes through modkit_host_api's response_* functions.
+// [thread-safe] for distinct responses
+MODKIT_LOADER_API modkit_http_response *modkit_loader_response_create(void);
+MODKIT_LOADER_API void modkit_loader_response_destroy(modkit_http_response *response);
+MODKIT_LOADER_API int32_t modkit_loader_response_status(const modkit_http_response *response);
+MODKIT_LOADER_API modkit_str modkit_loader_response_body(const modkit_http_response *response);
+MODKIT_LOADER_API size_t modkit_loader_response_header_count(const modkit_http_response *response);
+// Header name and value; false when index is out of range.
+MODKIT_LOADER_API bool modkit_loader_response_header_at(const modkit_http_response *response,
+                                                        size_t index, modkit_str *name,
+                                                        modkit_str *value);
+
+MODKIT_EXTERN_C_END
