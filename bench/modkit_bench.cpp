@@ -8,6 +8,8 @@
 //                                  modkit::first_non_zero / modkit::run_all
 //   BM_guarded_{first,all}/N       the same inside a modkit::ReadGuard (the loader's epoch read
 //                                  section) while another thread waits, ready to reload a module
+//   BM_metered_{first,all}/N       the guarded dispatch with every call counted in the loader's
+//                                  per-callback metrics (ReadGuard::metered)
 //   BM_map_find / BM_cached_hit_*  std::unordered_map<std::string, int>::find with a 20-byte key
 //                                  against a modkit::cached hit with the same key
 //   BM_raw_dlopen_cycle            dlopen(RTLD_NOW | RTLD_LOCAL) + dlsym + dlclose of one module
@@ -298,12 +300,51 @@ void BM_guarded_all(benchmark::State &state) {
    }
 }
 
+// The guarded dispatches again, each call counted in the loader's per-callback metrics.
+void BM_metered_first(benchmark::State &state) {
+   DispatchHost &h = DispatchHost::get(static_cast<int>(state.range(0)));
+   modkit_loader_reader *reader = h.loader->reader();
+   Reloader reloader(*h.loader);
+   {
+      Allocs allocs(state);
+      for (auto _ : state) {
+         modkit::ReadGuard guard(reader);
+         const auto slot = guard.slot<kCheck>(h.ref);
+         modkit_spam_result answer = MODKIT_NOT_SPAM;
+         benchmark::DoNotOptimize(modkit::first_non_zero(
+            slot.raw(), answer, guard.metered([&](const modkit_loader_entry &e, modkit_spam_result *out) {
+               return CheckSlot::fn(e)(e.user_data, &h.ev.call, &h.ev.event, out);
+            })));
+         benchmark::DoNotOptimize(answer);
+      }
+   }
+}
+
+void BM_metered_all(benchmark::State &state) {
+   DispatchHost &h = DispatchHost::get(static_cast<int>(state.range(0)));
+   modkit_loader_reader *reader = h.loader->reader();
+   Reloader reloader(*h.loader);
+   {
+      Allocs allocs(state);
+      for (auto _ : state) {
+         modkit::ReadGuard guard(reader);
+         const auto slot = guard.slot<kCheck>(h.ref);
+         benchmark::DoNotOptimize(modkit::run_all(slot.raw(), guard.metered([&](const modkit_loader_entry &e) {
+            modkit_spam_result r = MODKIT_NOT_SPAM;
+            return CheckSlot::fn(e)(e.user_data, &h.ev.call, &h.ev.event, &r);
+         })));
+      }
+   }
+}
+
 BENCHMARK(BM_raw_loop_first)->Arg(1)->Arg(4)->Arg(16);
 BENCHMARK(BM_raw_loop_all)->Arg(1)->Arg(4)->Arg(16);
 BENCHMARK(BM_dispatch_first)->Arg(1)->Arg(4)->Arg(16);
 BENCHMARK(BM_dispatch_all)->Arg(1)->Arg(4)->Arg(16);
 BENCHMARK(BM_guarded_first)->Arg(1)->Arg(4)->Arg(16);
 BENCHMARK(BM_guarded_all)->Arg(1)->Arg(4)->Arg(16);
+BENCHMARK(BM_metered_first)->Arg(1)->Arg(4)->Arg(16);
+BENCHMARK(BM_metered_all)->Arg(1)->Arg(4)->Arg(16);
 
 // ---- a cached hit against unordered_map::find, 20-byte keys, 1,000 entries ----
 

@@ -1,24 +1,33 @@
 // api.cpp - the exported C API: argument checks, then the Loader; nothing unwinds out.
+#include "c_guard.hpp"
 #include "loader.hpp"
+#include "min_sizes.hpp"
 
 #include <modkit/loader.h>
 
+#include <ctime>
 #include <new>
+#include <utility>
 
 using modkit::loader::Loader;
 
 namespace {
 
+using modkit::loader::c_guard;
+
+// The value f returns, or fallback when it throws (out of memory registering a reader).
 template <class F>
-modkit_status guard(F &&f) noexcept {
+auto value_or(decltype(std::declval<F>()()) fallback, F &&f) noexcept {
    try {
       return f();
-   } catch (const std::bad_alloc &) {
-      return MODKIT_E_NO_MEMORY;
    } catch (...) {
-      return MODKIT_E_INTERNAL;
+      return fallback;
    }
 }
+
+// Lookups register the calling thread's reader on first use: logically const, so the C API
+// keeps taking const loaders.
+Loader &mut(const modkit_loader *loader) { return const_cast<Loader &>(loader->impl); }
 
 long category_index(const modkit_loader *loader, const char *category_id) {
    return loader ? loader->impl.registry().find_category(category_id) : -1;
@@ -35,9 +44,9 @@ thread_local std::string create_error;
 MODKIT_LOADER_API const char *modkit_loader_create_error(void) { return create_error.c_str(); }
 
 MODKIT_LOADER_API modkit_status modkit_loader_create(const modkit_loader_options *options, modkit_loader **out) {
-   return guard([&] {
+   return c_guard([&] {
       create_error.clear();
-      if (!options || !out || options->struct_size < offsetof(modkit_loader_options, get_extension)) {
+      if (!options || !out || options->struct_size < modkit::loader::min_size::loader_options) {
          create_error = "options or out is NULL, or options->struct_size is too small";
          return MODKIT_E_INVALID_ARGUMENT;
       }
@@ -57,12 +66,12 @@ MODKIT_LOADER_API void modkit_loader_destroy(modkit_loader *loader) { delete loa
 
 MODKIT_LOADER_API modkit_status modkit_loader_load(modkit_loader *loader, const char *config_json, size_t size) {
    if (!loader || (!config_json && size > 0)) return MODKIT_E_INVALID_ARGUMENT;
-   return guard([&] { return loader->impl.load(std::string(config_json ? config_json : "", size)); });
+   return c_guard([&] { return loader->impl.load(std::string(config_json ? config_json : "", size)); });
 }
 
 MODKIT_LOADER_API modkit_status modkit_loader_load_file(modkit_loader *loader, const char *path) {
    if (!loader || !path) return MODKIT_E_INVALID_ARGUMENT;
-   return guard([&] { return loader->impl.load_file(path); });
+   return c_guard([&] { return loader->impl.load_file(path); });
 }
 
 MODKIT_LOADER_API void modkit_loader_log(const modkit_loader *loader, modkit_log_level level, const char *module,
@@ -84,12 +93,11 @@ MODKIT_LOADER_API const modkit_loader_error *modkit_loader_error_at(const modkit
 }
 
 MODKIT_LOADER_API size_t modkit_loader_module_count(const modkit_loader *loader) {
-   return loader ? loader->impl.modules().size() : 0;
+   return loader ? value_or(0, [&] { return mut(loader).module_count(); }) : 0;
 }
 
 MODKIT_LOADER_API const modkit_loader_module *modkit_loader_module_at(const modkit_loader *loader, size_t index) {
-   if (!loader || index >= loader->impl.modules().size()) return nullptr;
-   return &loader->impl.modules()[index]->view;
+   return loader ? value_or(nullptr, [&] { return mut(loader).module_at(index); }) : nullptr;
 }
 
 MODKIT_LOADER_API modkit_status modkit_loader_slot_at(const modkit_loader *loader, const char *category_id,
@@ -98,8 +106,11 @@ MODKIT_LOADER_API modkit_status modkit_loader_slot_at(const modkit_loader *loade
    *out = nullptr;
    const long c = category_index(loader, category_id);
    if (c < 0) return MODKIT_E_NOT_FOUND;
-   *out = loader->impl.registry().slot(static_cast<size_t>(c), slot_index);
-   return *out ? MODKIT_OK : MODKIT_E_NOT_FOUND;
+   return c_guard([&] {
+      modkit_status status = MODKIT_OK;
+      *out = mut(loader).slot_at(static_cast<size_t>(c), slot_index, status);
+      return status;
+   });
 }
 
 MODKIT_LOADER_API modkit_status modkit_loader_find_slot(const modkit_loader *loader, const char *category_id,
@@ -108,8 +119,57 @@ MODKIT_LOADER_API modkit_status modkit_loader_find_slot(const modkit_loader *loa
    *out = nullptr;
    const long c = category_index(loader, category_id);
    if (c < 0) return MODKIT_E_NOT_FOUND;
-   *out = loader->impl.registry().find_slot(static_cast<size_t>(c), slot_name);
-   return *out ? MODKIT_OK : MODKIT_E_NOT_FOUND;
+   return c_guard([&] {
+      modkit_status status = MODKIT_OK;
+      *out = mut(loader).find_slot(static_cast<size_t>(c), slot_name, status);
+      return status;
+   });
+}
+
+MODKIT_LOADER_API const modkit_loader_snapshot *modkit_loader_read_section_begin(modkit_loader_reader *reader) {
+   return modkit_loader_read_begin(reader);
+}
+
+MODKIT_LOADER_API void modkit_loader_read_section_end(modkit_loader_reader *reader) { modkit_loader_read_end(reader); }
+
+MODKIT_LOADER_API const modkit_loader_slot *modkit_loader_snapshot_slot_at(const modkit_loader_snapshot *snapshot,
+                                                                           uint32_t category_index,
+                                                                           uint32_t slot_index) {
+   return snapshot ? modkit_loader_snapshot_slot(snapshot, category_index, slot_index) : nullptr;
+}
+
+MODKIT_LOADER_API uint64_t modkit_loader_now_ns(void) {
+   timespec now{};
+   clock_gettime(CLOCK_MONOTONIC, &now);
+   return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+}
+
+MODKIT_LOADER_API void modkit_loader_counters_reserve(modkit_loader_reader *reader, uint32_t metric) {
+   if (!reader) return;
+   try {
+      modkit::loader::Epoch::reserve_counters_of(reader, metric);
+   } catch (...) {
+      // Out of memory: this call goes uncounted, and the next one tries again.
+   }
+}
+
+MODKIT_LOADER_API uint64_t modkit_loader_metrics_call_begin(modkit_loader_reader *reader) {
+   return reader ? modkit_loader_metrics_begin(reader) : 0;
+}
+
+MODKIT_LOADER_API void modkit_loader_metrics_call_count(modkit_loader_reader *reader, uint32_t metric,
+                                                        modkit_status status, uint64_t started) {
+   if (reader) modkit_loader_metrics_count(reader, metric, status, started);
+}
+
+MODKIT_LOADER_API size_t modkit_loader_metric_count(const modkit_loader *loader) {
+   return loader ? value_or(0, [&] { return loader->impl.metric_count(); }) : 0;
+}
+
+MODKIT_LOADER_API modkit_status modkit_loader_metric_at(const modkit_loader *loader, size_t index,
+                                                        modkit_loader_metric *out) {
+   if (!loader || !out || out->struct_size < modkit::loader::min_size::metric) return MODKIT_E_INVALID_ARGUMENT;
+   return c_guard([&] { return loader->impl.metric_at(index, *out); });
 }
 
 MODKIT_LOADER_API modkit_loader_reader *modkit_loader_reader_get(modkit_loader *loader) {
@@ -126,38 +186,36 @@ MODKIT_LOADER_API int32_t modkit_loader_category_index(const modkit_loader *load
 }
 
 MODKIT_LOADER_API size_t modkit_loader_web_resource_count(const modkit_loader *loader) {
-   return loader ? loader->impl.registry().current().web_resource_count : 0;
+   return loader ? value_or(0, [&] { return mut(loader).web_resource_count(); }) : 0;
 }
 
 MODKIT_LOADER_API const modkit_loader_web_resource *modkit_loader_web_resource_at(const modkit_loader *loader,
                                                                                   size_t index) {
-   if (!loader || index >= loader->impl.registry().current().web_resource_count) return nullptr;
-   return &loader->impl.registry().current().web_resources[index];
+   return loader ? value_or(nullptr, [&] { return mut(loader).web_resource_at(index); }) : nullptr;
 }
 
 MODKIT_LOADER_API size_t modkit_loader_cache_count(const modkit_loader *loader) {
-   return loader ? loader->impl.registry().current().cache_count : 0;
+   return loader ? value_or(0, [&] { return mut(loader).cache_count(); }) : 0;
 }
 
 MODKIT_LOADER_API const modkit_loader_cache *modkit_loader_cache_at(const modkit_loader *loader, size_t index) {
-   if (!loader || index >= loader->impl.registry().current().cache_count) return nullptr;
-   return &loader->impl.registry().current().caches[index];
+   return loader ? value_or(nullptr, [&] { return mut(loader).cache_at(index); }) : nullptr;
 }
 
 MODKIT_LOADER_API modkit_status modkit_loader_invalidate_cache(modkit_loader *loader, const char *module_name,
                                                                const char *name, const modkit_str *key_json) {
    if (!loader || !module_name || !name) return MODKIT_E_INVALID_ARGUMENT;
-   return guard([&] { return loader->impl.invalidate_cache(module_name, 0, name, key_json); });
+   return c_guard([&] { return loader->impl.invalidate_cache(module_name, nullptr, name, key_json); });
 }
 
 MODKIT_LOADER_API modkit_status modkit_loader_unload_module(modkit_loader *loader, const char *module_name) {
    if (!loader || !module_name) return MODKIT_E_INVALID_ARGUMENT;
-   return guard([&] { return loader->impl.unload_module(module_name); });
+   return c_guard([&] { return loader->impl.unload_module(module_name); });
 }
 
 MODKIT_LOADER_API modkit_status modkit_loader_reload_module(modkit_loader *loader, const char *module_name) {
    if (!loader || !module_name) return MODKIT_E_INVALID_ARGUMENT;
-   return guard([&] { return loader->impl.reload_module(module_name); });
+   return c_guard([&] { return loader->impl.reload_module(module_name); });
 }
 
 namespace {
@@ -173,7 +231,7 @@ MODKIT_LOADER_API modkit_status modkit_loader_dispatch_json(modkit_loader *loade
                                                             const char *slot_name, const char *args_json,
                                                             size_t args_size, modkit_call *call, modkit_buffer *result) {
    if (!loader || !result || (!args_json && args_size > 0)) return MODKIT_E_INVALID_ARGUMENT;
-   return guard([&] {
+   return c_guard([&] {
       nlohmann::json doc;
       const modkit_status status =
          loader->impl.dispatch_json(category_id, slot_name, std::string(args_json ? args_json : "", args_size), call, doc);
@@ -187,7 +245,7 @@ MODKIT_LOADER_API modkit_status modkit_loader_call_json(modkit_loader *loader, c
                                                         const char *args_json, size_t args_size, modkit_call *call,
                                                         modkit_buffer *result) {
    if (!loader || !result || (!args_json && args_size > 0)) return MODKIT_E_INVALID_ARGUMENT;
-   return guard([&] {
+   return c_guard([&] {
       nlohmann::json doc;
       const modkit_status status = loader->impl.call_json(module_name, category_id, slot_name,
                                                           std::string(args_json ? args_json : "", args_size), call, doc);
@@ -198,7 +256,7 @@ MODKIT_LOADER_API modkit_status modkit_loader_call_json(modkit_loader *loader, c
 
 MODKIT_LOADER_API modkit_status modkit_loader_describe_json(const modkit_loader *loader, modkit_buffer *out) {
    if (!loader || !out) return MODKIT_E_INVALID_ARGUMENT;
-   return guard([&] { return write_json(loader->impl.describe(), out); });
+   return c_guard([&] { return write_json(loader->impl.describe(), out); });
 }
 
 MODKIT_LOADER_API modkit_buffer *modkit_loader_buffer_create(void) { return new (std::nothrow) modkit_buffer(); }

@@ -68,7 +68,9 @@ modkit_status dispatch(const modkit_loader_slot &slot, const invoke::Invoker &in
    nlohmann::json answers = nlohmann::json::array();
    // Calls one module and records its answer; *primary gets the answer the policy reads.
    auto invoke_one = [&](const modkit_loader_entry &e, int64_t *primary) {
+      const uint64_t started = context.reader ? modkit_loader_metrics_begin(context.reader) : 0;
       const modkit_status status = invoker.call(e.fn, e.user_data, call, frame, initial);
+      if (context.reader) modkit_loader_metrics_end(context.reader, &e, status, started);
       nlohmann::json answer = {{"module", context.module_name(e.module_index)}, {"status", modkit_status_name(status)}};
       if (status == MODKIT_OK) {
          answer["outputs"] = invoker.outputs(frame);
@@ -145,7 +147,9 @@ modkit_status call_module(const modkit_loader_slot &slot, const invoke::Invoker 
    }
    const auto initial = slot.desc->combine == MODKIT_COMBINE_ALL_TRUE ? invoke::Invoker::Initial::bools_true
                                                                       : invoke::Invoker::Initial::zero;
+   const uint64_t started = context.reader ? modkit_loader_metrics_begin(context.reader) : 0;
    const modkit_status status = invoker.call(entry->fn, entry->user_data, call, frame, initial);
+   if (context.reader) modkit_loader_metrics_end(context.reader, entry, status, started);
    result = {{"module", name}, {"status", modkit_status_name(status)}};
    if (status == MODKIT_OK) result["outputs"] = invoker.outputs(frame);
    return status;

@@ -41,10 +41,12 @@ private:
    mutable std::mutex mutex_;                   // serialises first preparations
 };
 
-// Module names by index and the log, for messages and per-module answers.
+// Module names by index and the log, for messages and per-module answers; the calling
+// thread's reader, to count each call in the loader's metrics (null: not counted).
 struct DispatchContext {
    std::function<const char *(uint32_t module_index)> module_name;
    std::function<void(const std::string &module, const std::string &line)> warn;
+   modkit_loader_reader *reader = nullptr;
 };
 
 // Runs slot for every registrant under its combination and exception policies (the same

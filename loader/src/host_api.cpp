@@ -2,6 +2,7 @@
 // unwind into module code, so each one catches what could throw and turns it into a status.
 #include "host_state.hpp"
 #include "loader.hpp"
+#include "min_sizes.hpp"
 
 #include <modkit/loader.h>
 
@@ -33,7 +34,7 @@ void host_log(modkit_host *host, modkit_log_level level, modkit_str message) {
 }
 
 bool call_valid(const modkit_call *call) {
-   return call && call->struct_size >= sizeof(modkit_call);
+   return call && call->struct_size >= min_size::call;
 }
 
 modkit_str call_request_id(const modkit_call *call) {
@@ -80,7 +81,7 @@ modkit_status register_cached_function(modkit_host *host, const char *name, modk
 modkit_status invalidate_cache(modkit_host *host, const char *module_name, const char *name,
                                const modkit_str *key_json) {
    return guarded(host, [&](Loader &l) {
-      return l.invalidate_cache(module_name, host->module_index, name, key_json);
+      return l.invalidate_cache(module_name, host, name, key_json);
    });
 }
 

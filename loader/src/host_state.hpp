@@ -48,11 +48,17 @@ struct Refusal {
 struct modkit_host {
    enum class State { configuring, initialising, running, unloading };
    modkit::loader::Loader *loader = nullptr;
+   // The module's position in the writer's module list; renumbered by unload, so read and
+   // written by the thread that changes the module set only (others find a module by this
+   // struct's address in a snapshot).
    size_t module_index = 0;
    State state = State::configuring;
    std::string name;                       // the module's descriptor name
    std::vector<std::string> registers;     // categories its manifest declares
    modkit::loader::Staged staged;
+   // Its cached functions, fixed once init succeeded: a module invalidating its own cache is
+   // served from here, by the handle it calls with, whatever snapshot other threads see.
+   std::vector<modkit::loader::StagedCache> caches;
 };
 
 struct modkit_error_sink {

@@ -1,5 +1,7 @@
 #include "link.hpp"
 
+#include "min_sizes.hpp"
+
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -242,11 +244,10 @@ bool link_module(const std::string &path, const TrustedFile &file, Linked &out, 
       return fail(MODKIT_E_VERSION_MISMATCH,
                   "modkit_module_entry returned NULL: the module declined ABI " MODKIT_ABI_VERSION_STRING);
 
-   constexpr size_t min_size = offsetof(modkit_module, deinit) + sizeof(desc->deinit);
-   if (desc->struct_size < min_size)
+   if (desc->struct_size < min_size::module)
       return fail(MODKIT_E_VERSION_MISMATCH,
                   fmt::format("descriptor struct_size is {}; expected at least {} (ABI 1.0)", desc->struct_size,
-                              min_size));
+                              min_size::module));
    if (!modkit_abi_compatible(desc->abi_major, desc->abi_minor, MODKIT_ABI_VERSION_MAJOR,
                               MODKIT_ABI_VERSION_MINOR))
       return fail(MODKIT_E_VERSION_MISMATCH,

@@ -12,7 +12,9 @@
 
 #include <modkit/loader.h>
 
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -74,10 +76,23 @@ public:
                                        void *user_data);
    modkit_status register_cached_function(modkit_host *host, const char *name,
                                           modkit_cache_invalidate_fn fn, void *user_data);
-   // module_name NULL means the module at self_index.
-   modkit_status invalidate_cache(const char *module_name, size_t self_index, const char *name,
+   // module_name NULL means the module whose host is self (NULL for none: the C API's calls).
+   modkit_status invalidate_cache(const char *module_name, const modkit_host *self, const char *name,
                                   const modkit_str *key_json);
-   modkit_loader_reader *reader() { return epoch_.reader(registry_.current_location()); }
+   modkit_loader_reader *reader() const { return epoch_.reader(registry_.current_location()); }
+   const Epoch &epoch() const { return epoch_; }
+
+   // Lookups for hosts (lookups.cpp): each reads the published snapshot in a read section.
+   size_t module_count();
+   const modkit_loader_module *module_at(size_t index);
+   const modkit_loader_slot *slot_at(size_t category, uint32_t slot, modkit_status &status);
+   const modkit_loader_slot *find_slot(size_t category, const char *name, modkit_status &status);
+   size_t web_resource_count();
+   const modkit_loader_web_resource *web_resource_at(size_t index);
+   size_t cache_count();
+   const modkit_loader_cache *cache_at(size_t index);
+   size_t metric_count() const { return registry_.metric_count(); }
+   modkit_status metric_at(size_t index, modkit_loader_metric &out) const;
    bool has_capability(const char *id) const;
    const void *get_extension(const char *id) const;
 
@@ -90,17 +105,35 @@ private:
    // Runs init; on success the module's registrations are staged on its host, not yet live.
    bool initialise(Module &module);
    void go_live(Module &module);
+   // Publishes the registry's edits as a snapshot of modules_.
+   void publish();
    // Publishes the registry's edits and waits until no read section can see the old snapshot.
    void publish_and_wait();
    // deinit and dlclose of a module whose registrations are already unpublished.
    void retire(Module &module);
    long find_module(const char *name) const;
-   DispatchContext dispatch_context(const Snapshot &snapshot) const;
+   DispatchContext dispatch_context(const Snapshot &snapshot, modkit_loader_reader *reader) const;
    // Finds category and slot indices by ID and name, with the slot's invoker.
    modkit_status find_dynamic(const char *category_id, const char *slot_name, size_t &category, size_t &slot,
                               const invoke::Invoker *&invoker, nlohmann::json &result) const;
    void unload(Module &module);
    void fail(Module *module, Stage stage, modkit_status code, std::string pointer, std::string message);
+   // False (and logged) when a lookup outside a read section races a change of the module set.
+   bool lookup_allowed(const char *function) const;
+
+   // Marks an unload or reload in progress, for lookup_allowed.
+   class ChangeScope {
+   public:
+      explicit ChangeScope(Loader &loader);
+      ~ChangeScope();
+      ChangeScope(const ChangeScope &) = delete;
+      ChangeScope &operator=(const ChangeScope &) = delete;
+
+   private:
+      Loader &loader_;
+   };
+   // Looks a module up for unload or reload: its index, or -1 with the error recorded.
+   long find_for_change(const char *name, const char *function);
    void publish_errors();
 
    modkit_loader_options options_{};
@@ -118,6 +151,9 @@ private:
    std::vector<modkit_loader_error> error_views_;
    std::vector<std::string> error_texts_;
    bool loaded_ = false;
+   // Set by the thread changing the module set while it does; read by lookups on any thread.
+   std::atomic<bool> changing_{false};
+   std::atomic<std::thread::id> changer_{};
 };
 
 } // namespace modkit::loader

@@ -1,5 +1,7 @@
 #include "registry.hpp"
 
+#include "min_sizes.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -37,8 +39,8 @@ bool is_normalised_web_path(const std::string &path) {
 }
 
 bool Registry::add_category(const modkit_category *c, std::string &error) {
-   if (!c || c->struct_size < sizeof(modkit_category)) {
-      error = "category descriptor is null or shorter than modkit_category";
+   if (!c || c->struct_size < min_size::category) {
+      error = fmt::format("category descriptor is null or its struct_size is below {} (ABI 1.0)", min_size::category);
       return false;
    }
    const std::string id = c->id ? c->id : "";
@@ -222,15 +224,42 @@ void insert_in_order(std::vector<T> &list, T item) {
 
 } // namespace
 
+uint32_t Registry::metric_id(const std::string &module, const std::string &category_id, const std::string &slot) {
+   auto key = std::make_tuple(module, category_id, slot);
+   auto it = metric_ids_.find(key);
+   if (it != metric_ids_.end()) return it->second;
+   {
+      std::lock_guard<std::mutex> lock(metrics_mutex_);
+      metric_names_.push_back({module, category_id, slot});
+   }
+   const auto id = static_cast<uint32_t>(metric_names_.size());
+   metric_ids_.emplace(std::move(key), id);
+   return id;
+}
+
+size_t Registry::metric_count() const {
+   std::lock_guard<std::mutex> lock(metrics_mutex_);
+   return metric_names_.size();
+}
+
+const MetricName *Registry::metric_name(size_t index) const {
+   std::lock_guard<std::mutex> lock(metrics_mutex_);
+   return index < metric_names_.size() ? &metric_names_[index] : nullptr;
+}
+
 void Registry::commit(modkit_host &host) {
    const auto module = static_cast<uint32_t>(host.module_index);
    for (const auto &s : host.staged.callbacks) {
       auto &cat = categories_[s.category];
       for (size_t i = 0; i < s.slots.size(); ++i) {
-         if (s.slots[i]) insert_in_order(cat.slots[i], modkit_loader_entry{s.slots[i], s.user_data, module, 0});
+         if (!s.slots[i]) continue;
+         const uint32_t metric = metric_id(host.name, cat.desc->id, cat.desc->slots[i].name);
+         insert_in_order(cat.slots[i], modkit_loader_entry{s.slots[i], s.user_data, module, metric});
       }
    }
-   for (const auto &w : host.staged.web_resources) insert_in_order(web_, WebResource{w.path, w.handler, w.user_data, module});
+   for (const auto &w : host.staged.web_resources)
+      insert_in_order(web_, WebResource{w.path, w.handler, w.user_data, module,
+                                        metric_id(host.name, MODKIT_LOADER_WEB_RESOURCE_METRICS, w.path)});
    for (const auto &c : host.staged.caches) insert_in_order(caches_, Cache{c.name, c.invalidate, c.user_data, module});
    host.staged = Staged{};
 }
@@ -265,9 +294,12 @@ void Registry::revoke(uint32_t module_index) {
                  caches_.end());
 }
 
-void Registry::publish(const std::vector<std::string> &module_names) {
+void Registry::publish(const std::vector<ModuleInfo> &modules) {
    auto snap = std::make_unique<Snapshot>();
-   snap->module_names = module_names;
+   for (const auto &m : modules) {
+      snap->module_names.push_back(m.name);
+      snap->module_views.push_back(m.view);
+   }
    snap->entries.resize(categories_.size());
    snap->slot_arrays.resize(categories_.size());
    for (size_t c = 0; c < categories_.size(); ++c) {
@@ -280,8 +312,10 @@ void Registry::publish(const std::vector<std::string> &module_names) {
       snap->slot_pointers.push_back(slots.data());
       snap->counts.push_back(static_cast<uint32_t>(slots.size()));
    }
-   for (const auto &w : web_)
+   for (const auto &w : web_) {
       snap->web.push_back({snap->strings.emplace_back(w.path).c_str(), w.handler, w.user_data, w.module_index});
+      snap->web_metrics.push_back(w.metric);
+   }
    for (const auto &c : caches_) {
       snap->cache_list.push_back({snap->strings.emplace_back(c.name).c_str(), c.module_index});
       snap->cache_functions.emplace_back(c.invalidate, c.user_data);
@@ -296,24 +330,14 @@ void Registry::publish(const std::vector<std::string> &module_names) {
    view.cache_count = snap->cache_list.size();
    view.caches = snap->cache_list.data();
    view.generation = ++generation_;
+   view.module_count = snap->module_views.size();
+   view.modules = snap->module_views.data();
+   view.web_resource_metrics = snap->web_metrics.data();
    __atomic_store_n(&published_, static_cast<const modkit_loader_snapshot *>(snap.get()), __ATOMIC_RELEASE);
    if (current_) retired_.push_back(std::move(current_));
    current_ = std::move(snap);
 }
 
 void Registry::free_retired() { retired_.clear(); }
-
-const modkit_loader_slot *Registry::slot(size_t category, size_t slot) const {
-   return modkit_loader_snapshot_slot(current_.get(), static_cast<uint32_t>(category), static_cast<uint32_t>(slot));
-}
-
-const modkit_loader_slot *Registry::find_slot(size_t category, const char *name) const {
-   if (category >= categories_.size() || !name) return nullptr;
-   for (const auto &s : current_->slot_arrays[category]) {
-      if (std::strcmp(s.desc->name, name) == 0) return &s;
-   }
-   return nullptr;
-}
-
 
 } // namespace modkit::loader

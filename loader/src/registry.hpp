@@ -6,6 +6,9 @@
 #include <modkit/loader.h>
 
 #include <deque>
+#include <map>
+#include <mutex>
+#include <tuple>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +25,17 @@ struct Snapshot : modkit_loader_snapshot {
    std::vector<modkit_loader_web_resource> web;
    std::vector<modkit_loader_cache> cache_list;
    std::vector<std::pair<modkit_cache_invalidate_fn, void *>> cache_functions; // per cache_list entry
+   std::vector<uint32_t> web_metrics;      // per web resource, its metric
    std::vector<std::string> module_names; // by module index
+   std::vector<modkit_loader_module> module_views; // by module index; strings owned by the modules
+};
+
+// The names a metric counts under; see modkit_loader_metric. Web resources count under the
+// category "modkit.web_resource", with their path as the slot.
+struct MetricName {
+   std::string module;
+   std::string category_id;
+   std::string slot;
 };
 
 // What modules registered, in config order. The writer side (one thread: load, unload,
@@ -60,30 +73,27 @@ public:
    void revoke(uint32_t module_index);
    // Revokes a module and closes the gap: later modules' indices drop by one.
    void remove_module(uint32_t module_index);
-   // Makes the edits visible as a new snapshot. The previous one is retired: it stays valid
-   // for readers until free_retired(), which the caller runs after a grace period.
-   void publish(const std::vector<std::string> &module_names);
+   // Makes the edits visible as a new snapshot of the given modules (by module index). The
+   // previous one is retired: it stays valid for readers until free_retired(), which the
+   // caller runs after a grace period.
+   struct ModuleInfo {
+      std::string name;
+      modkit_loader_module view;
+   };
+   void publish(const std::vector<ModuleInfo> &modules);
    void free_retired();
 
-   // The current snapshot, and the location readers load it from.
+   // Metrics: one per (module name, category, slot) ever registered; see modkit_loader_metric.
+   // [thread-safe]
+   size_t metric_count() const;
+   // The names of metric index (0-based), or null; valid as long as the registry.
+   const MetricName *metric_name(size_t index) const;
+
+   // The current snapshot, and the location readers load it from. current() is the writer's
+   // view; other threads read published snapshots only inside read sections.
    const Snapshot &current() const { return *current_; }
    const modkit_loader_snapshot *const volatile *current_location() const { return &published_; }
 
-   // Lookups in the current snapshot (valid until the next publish).
-   const modkit_loader_slot *slot(size_t category, size_t slot) const;
-   const modkit_loader_slot *find_slot(size_t category, const char *name) const;
-
-   // The slots a module registered, as {category index, slot index} pairs.
-   template <class F>
-   void for_each_registration(uint32_t module_index, F &&f) const {
-      for (size_t c = 0; c < categories_.size(); ++c) {
-         for (size_t s = 0; s < categories_[c].slots.size(); ++s) {
-            for (const auto &e : categories_[c].slots[s]) {
-               if (e.module_index == module_index) f(c, s);
-            }
-         }
-      }
-   }
 
 private:
    struct CategoryState {
@@ -95,6 +105,7 @@ private:
       modkit_web_handler handler;
       void *user_data;
       uint32_t module_index;
+      uint32_t metric;
    };
    struct Cache {
       std::string name;
@@ -110,6 +121,14 @@ private:
    const modkit_loader_snapshot *volatile published_ = nullptr; // what readers load
    std::vector<std::unique_ptr<Snapshot>> retired_;
    uint64_t generation_ = 0;
+
+   // The metric of a registration, made on first use (1-based). [writer]
+   uint32_t metric_id(const std::string &module, const std::string &category_id, const std::string &slot);
+   // Appended by the writer, read by anyone: metrics_mutex_ guards the deque's shape (its
+   // elements never move or change once appended). metric_ids_ is the writer's alone.
+   mutable std::mutex metrics_mutex_;
+   std::deque<MetricName> metric_names_;
+   std::map<std::tuple<std::string, std::string, std::string>, uint32_t> metric_ids_;
 };
 
 // A normalised absolute web path: starts with '/', no empty, "." or ".." segments, no

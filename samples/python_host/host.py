@@ -59,6 +59,18 @@ class Module(c.Structure):
                 ("position", c.c_size_t)]
 
 
+class Slot(c.Structure):
+    """modkit_loader_slot: every registrant of one slot in a snapshot (entries left opaque here)."""
+    _fields_ = [("category", c.c_void_p), ("desc", c.c_void_p), ("entries", c.c_void_p), ("count", c.c_size_t)]
+
+
+class Metric(c.Structure):
+    """modkit_loader_metric: one (module, slot) registration's counts, over every thread."""
+    _fields_ = [("struct_size", c.c_uint32), ("reserved", c.c_uint32), ("module", c.c_char_p),
+                ("category_id", c.c_char_p), ("slot", c.c_char_p), ("calls", c.c_uint64), ("errors", c.c_uint64),
+                ("timed_calls", c.c_uint64), ("timed_ns", c.c_uint64)]
+
+
 class Call(c.Structure):
     """struct modkit_call, the per-call handle (request ID, deadline, cancelled flag)."""
     _fields_ = [("struct_size", c.c_uint32), ("reserved", c.c_uint32), ("request_id", Str),
@@ -174,6 +186,14 @@ def load_library(path):
         "modkit_loader_buffer_create": (c.c_void_p, []),
         "modkit_loader_buffer_destroy": (None, [c.c_void_p]),
         "modkit_loader_buffer_data": (Str, [c.c_void_p]),
+        # Read sections through the exported twins of loader.h's inline functions.
+        "modkit_loader_reader_get": (c.c_void_p, [c.c_void_p]),
+        "modkit_loader_read_section_begin": (c.c_void_p, [c.c_void_p]),
+        "modkit_loader_read_section_end": (None, [c.c_void_p]),
+        "modkit_loader_category_index": (c.c_int32, [c.c_void_p, c.c_char_p]),
+        "modkit_loader_snapshot_slot_at": (c.POINTER(Slot), [c.c_void_p, c.c_uint32, c.c_uint32]),
+        "modkit_loader_metric_count": (c.c_size_t, [c.c_void_p]),
+        "modkit_loader_metric_at": (c.c_int32, [c.c_void_p, c.c_size_t, c.POINTER(Metric)]),
     }
     for name, (restype, argtypes) in proto.items():
         fn = getattr(lib, name)
@@ -236,6 +256,25 @@ class Loader:
         status = self.lib.modkit_loader_dispatch_json(self.handle, category.encode(), slot_name.encode(), data,
                                                       len(data), c.byref(call), self.buffer)
         return status, self._result()
+
+    def registrants(self, category, slot_index):
+        """How many modules registered a slot, read in a read section (what a dispatch would see)."""
+        reader = self.lib.modkit_loader_reader_get(self.handle)
+        snapshot = self.lib.modkit_loader_read_section_begin(reader)
+        try:
+            index = self.lib.modkit_loader_category_index(self.handle, category.encode())
+            slot = self.lib.modkit_loader_snapshot_slot_at(snapshot, index, slot_index)
+            return slot.contents.count if slot else 0
+        finally:
+            self.lib.modkit_loader_read_section_end(reader)
+
+    def metrics(self):
+        out = []
+        for i in range(self.lib.modkit_loader_metric_count(self.handle)):
+            m = Metric(struct_size=c.sizeof(Metric))
+            if self.lib.modkit_loader_metric_at(self.handle, i, c.byref(m)) == 0:
+                out.append(m)
+        return out
 
 # ---- the demo ----
 
@@ -348,6 +387,13 @@ def main(argv):
             for category, slots in described[name]["registrations"].items():
                 print("    %s: %s" % (category, ", ".join(slots)))
         run_demo(loader)
+        print("registry (read section): check_event_for_spam has %d registrant(s)"
+              % loader.registrants("modkit.spam_checker", 0))
+        print("metrics (calls that reached each module):")
+        for m in sorted(loader.metrics(), key=lambda m: (text(m.module), text(m.slot))):
+            if m.calls:
+                print("  %s %s.%s: %d calls, %d errors" % (text(m.module), text(m.category_id), text(m.slot), m.calls,
+                                                           m.errors))
         print("unloading", flush=True)
         return 0
     finally:

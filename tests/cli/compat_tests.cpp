@@ -2,9 +2,9 @@
 // edited to describe older or smaller hosts.
 #include "run.hpp"
 
-#include "elf/elf_policy.hpp"
-
 #include <doctest/doctest.h>
+
+#include <elf.h>
 
 #include <algorithm>
 
@@ -28,6 +28,19 @@ std::vector<std::string> reasons(const nlohmann::json &doc) {
    std::vector<std::string> out;
    for (const auto &r : doc["reasons"]) out.push_back(r["message"]);
    return out;
+}
+
+// The loader's message for a declared category missing from a host with these categories.
+std::string missing_category(const std::string &id, const nlohmann::json &categories) {
+   std::string list;
+   for (const auto &c : categories) list += (list.empty() ? "" : ", ") + c["id"].get<std::string>();
+   return "declared category: expected one the host provides (" + list + "), found " + id;
+}
+
+nlohmann::json this_build() {
+   const Run dump = run_modkit({"abi", "dump"});
+   REQUIRE(dump.status == 0);
+   return dump.json();
 }
 
 } // namespace
@@ -68,16 +81,18 @@ TEST_CASE("compat names every reason a module cannot load into a host") {
    }
    SUBCASE("the host does not provide a category the module registers") {
       if (spam_c().empty()) return;
-      const std::string host = host_file("no_spam", [](nlohmann::json &d) {
+      nlohmann::json categories;
+      const std::string host = host_file("no_spam", [&](nlohmann::json &d) {
          auto &cats = d["categories"];
          for (size_t i = 0; i < cats.size(); ++i) {
             if (cats[i]["id"] == "modkit.spam_checker") cats.erase(i);
          }
+         categories = cats;
       });
       const Run run = run_modkit({"compat", "--json", spam_c(), "--host", host});
       CHECK(run.status == 1);
-      CHECK(reasons(run.json()) ==
-            std::vector<std::string>{"registers category modkit.spam_checker which the host does not provide"});
+      CHECK(run.json()["reasons"][0]["check"] == "category");
+      CHECK(reasons(run.json()) == std::vector<std::string>{missing_category("modkit.spam_checker", categories)});
    }
    SUBCASE("the host's libstdc++ is older than the module needs") {
       if (probe_a().empty()) return;
@@ -93,18 +108,20 @@ TEST_CASE("compat names every reason a module cannot load into a host") {
       // The probe also declares test categories no standard host has; those are reasons too.
       const auto all = reasons(run.json());
       CHECK(std::count(all.begin(), all.end(), "needs GLIBCXX_" + needed + ", host has 3.4.0") == 1);
-      CHECK(std::count(all.begin(), all.end(), "registers category modkit.test which the host does not provide") == 1);
+      CHECK(std::count(all.begin(), all.end(), missing_category("modkit.test", this_build()["categories"])) == 1);
    }
    SUBCASE("the host is another machine") {
-      const unsigned here = modkit::elf::HostFacts::current().machine;
+      const unsigned here = this_build()["target"]["machine"];
       const unsigned other = here == EM_AARCH64 ? EM_X86_64 : EM_AARCH64;
+      auto machine_name = [](unsigned m) { return m == EM_AARCH64 ? "AArch64 (EM_AARCH64)" : "x86-64 (EM_X86_64)"; };
       const std::string host = host_file("other_machine", [&](nlohmann::json &d) { d["target"]["machine"] = other; });
       const Run run = run_modkit({"compat", "--json", cli_fixture("cli_marker"), "--host", host});
       CHECK(run.status == 1);
       const auto doc = run.json();
       CHECK(doc["reasons"][0]["check"] == "elf.machine");
-      CHECK(doc["reasons"][0]["message"] == "machine: expected " + modkit::elf::machine_name(other) + ", found " +
-                                               modkit::elf::machine_name(here));
+      if (here == EM_AARCH64 || here == EM_X86_64)
+         CHECK(doc["reasons"][0]["message"] ==
+               std::string("machine: expected ") + machine_name(other) + ", found " + machine_name(here));
    }
 }
 
@@ -124,4 +141,46 @@ TEST_CASE("compat refuses a host description it cannot read, with exit 2") {
    CHECK(contains(run.err, "is not an `abi dump` document: the document: expected an object, found array"));
    CHECK(run_modkit({"compat", cli_fixture("cli_marker"), "--host", dir + "/missing.json"}).status == 2);
    CHECK(run_modkit({"compat", dir + "/missing.so"}).status == 2);
+}
+
+TEST_CASE("check and compat give one verdict on a module declaring a category the host lacks") {
+#ifdef CLI_DECLARES_MISSING_CATEGORY
+   const std::string module = CLI_DECLARES_MISSING_CATEGORY;
+   const std::string message = missing_category("modkit.nonexistent", this_build()["categories"]);
+   const Run compat = run_modkit({"compat", "--json", module});
+   const Run check = run_modkit({"check", "--json", module});
+   INFO(compat.out << check.out);
+   CHECK(compat.status == 1);
+   CHECK(check.status == compat.status);
+   const auto c = compat.json();
+   REQUIRE(c["reasons"].size() == 1);
+   CHECK(c["reasons"][0]["check"] == "category");
+   CHECK(c["reasons"][0]["message"] == message);
+   // check refuses it statically, as the loader would at inspect: nothing is loaded.
+   const auto k = check.json();
+   CHECK(k["load"].is_null());
+   REQUIRE(k["file"]["findings"].size() == 1);
+   CHECK(k["file"]["findings"][0]["check"] == "manifest.registers");
+   CHECK(k["file"]["findings"][0]["message"] == message);
+   CHECK(k["reasons"][0] == "manifest.registers: " + message);
+   const Run human = run_modkit({"check", module});
+   CHECK(contains(human.out, "finding    manifest.registers: " + message));
+   CHECK(contains(human.out, "verdict     refused"));
+   // inspect judges the file alone, against no host: the declaration is reported, not refused.
+   const auto inspected = run_modkit({"inspect", "--json", module}).json();
+   CHECK(inspected["ok"] == true);
+   CHECK(inspected["files"][0]["manifest"]["registers"] ==
+         nlohmann::json::array({"modkit.spam_checker", "modkit.nonexistent"}));
+#endif
+   // The same on a module that declares the test category (the probe) and on one that declares
+   // only standard categories (spam_c): check and compat agree.
+   for (const std::string &module : {probe_a(), spam_c()}) {
+      if (module.empty()) continue;
+      INFO(module);
+      const int compat = run_modkit({"compat", module}).status;
+      const std::string config = work_dir("one_verdict") + "/config.json";
+      write_file(config, module == probe_a() ? R"({"tag": "v"})" : R"({"blocked_words": ["x"], "max_length": 10})");
+      CHECK(run_modkit({"check", module, "--config", config}).status == compat);
+      CHECK(compat == (module == probe_a() ? 1 : 0));
+   }
 }

@@ -179,11 +179,18 @@ std::vector<Case> corpus(const TempDir &dir) {
                   patched(dir, "namesz", [](bytes::Bytes &b) { bytes::put32(b, bytes::manifest_note_offset(b), 0); }),
                   "inspect", invalid, "note without an owner: expected at least 1"});
    out.push_back({"7 note", "descriptor 4 bytes late (the uint64_t padding bug)", fixture("misaligned_manifest"),
-                  "inspect", invalid, "the .note.modkit manifest is not a JSON object"});
+                  "inspect", invalid,
+                  "manifest: expected a JSON object with \"name\", \"version\" and \"abi\" strings (modkit/manifest.h), "
+                  "found text that is not a JSON object"});
    out.push_back({"8 compat", "ABI major + 1", fixture("abi_major2"), "inspect", version,
-                  "built for ABI 2.0; the loader provides 1.0 and the major versions must be equal"});
+                  "built for ABI 2.0, host provides 1.0 (the major versions must be equal)"});
    out.push_back({"8 compat", "ABI minor newer than the host's", fixture("abi_minor_newer"), "inspect", version,
-                  "built for ABI 1.7, newer than the loader's 1.0"});
+                  "built for ABI 1.7, host provides 1.0"});
+   // Declared, not registered: the module's code never runs, so only the manifest can say it.
+   out.push_back({"8 compat", "a declared category the host does not provide", fixture("declares_missing_category"),
+                  "inspect", MODKIT_E_NOT_FOUND,
+                  "declared category: expected one the host provides (modkit.spam_checker, modkit.test, "
+                  "modkit.undeclared), found modkit.nonexistent"});
    out.push_back({"9 symbols", "entry symbol missing", fixture("no_entry"), "inspect", invalid,
                   "entry symbol: expected modkit_module_entry exported as a defined function, found no such export"});
    out.push_back(elsewhere({"9 symbols", "entry exported as an IFUNC", "", "inspect", invalid,

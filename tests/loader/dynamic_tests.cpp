@@ -174,8 +174,12 @@ json test_category_json() {
 TEST_CASE("a category described in JSON at run time works like one from a C header") {
    const std::string text = test_category_json().dump();
    std::vector<std::string> lines;
+   // The probes also declare the spam checker: a host must provide it to load them.
+   const modkit_category *spam_checker[] = {modkit_spam_checker_category()};
    modkit_loader_options o{};
    o.struct_size = sizeof o;
+   o.categories = spam_checker;
+   o.category_count = 1;
    o.categories_json = text.c_str();
    o.log = [](void *lines, modkit_log_level, const char *, modkit_str m) {
       static_cast<std::vector<std::string> *>(lines)->emplace_back(m.data, m.size);

@@ -23,6 +23,7 @@ inline std::string fixture(const std::string &name) { return fixture_dir() + "/"
 struct Host {
    std::vector<std::string> log;    // module lines, "tag:what"
    std::vector<std::string> host_log; // the loader's own lines
+   std::vector<std::string> failed_modules; // the module each ".decide failed with status" line names
    std::mutex mutex;
    modkit::Loader loader;
 
@@ -36,6 +37,7 @@ struct Host {
       o.log = [self](modkit_log_level, const char *module, std::string_view line) {
          std::lock_guard<std::mutex> lock(self->mutex);
          (module ? self->log : self->host_log).emplace_back(line);
+         if (module && line.find(".decide failed with status") != std::string_view::npos) self->failed_modules.emplace_back(module);
       };
       return o;
    }

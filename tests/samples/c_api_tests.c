@@ -471,6 +471,59 @@ static void test_unload_and_reload(modkit_loader *loader) {
    CHECK(logged("c:deinit") && logged("a:deinit") && log_find("c:deinit") < log_find("a:deinit")); /* reverse */
 }
 
+/* The exported twins of the inline functions (for FFI hosts), the snapshot's module list and
+ * the per-callback metrics (since 1.1). */
+static void test_exported_reads_and_metrics(modkit_loader *loader) {
+   const int32_t test = modkit_loader_category_index(loader, TEST_CATEGORY_ID);
+   modkit_loader_reader *reader = modkit_loader_reader_get(loader);
+   if (!CHECK(reader != NULL && test >= 0)) return;
+   const modkit_loader_snapshot *snap = modkit_loader_read_section_begin(reader);
+   CHECK(reader->depth == 1 && reader->active != 0);
+   const modkit_loader_slot *decide = modkit_loader_snapshot_slot_at(snap, (uint32_t)test, TEST_DECIDE);
+   CHECK(decide && decide->count == 3);
+   CHECK(modkit_loader_snapshot_slot_at(snap, (uint32_t)test, TEST_SLOT_COUNT) == NULL);
+   CHECK(modkit_loader_snapshot_slot_at(NULL, 0, 0) == NULL);
+   if (CHECK(MODKIT_HAS_FIELD(snap, modkit_loader_snapshot, modules) && snap->module_count == 3) && decide) {
+      for (size_t i = 0; i < decide->count; ++i)
+         CHECK(strcmp(snap->modules[decide->entries[i].module_index].name, i == 0 ? "probe_a" : i == 1 ? "probe_b" : "probe_c") == 0);
+   }
+   /* Three counted calls of decide, the second failing: the metric of each registration. */
+   modkit_call call = modkit_call_make(modkit_str_from_cstr("metered"));
+   for (size_t i = 0; decide && i < decide->count; ++i) {
+      test_callbacks cb = {0};
+      cb.decide = (decide_fn)decide->entries[i].fn;
+      int32_t value = 0;
+      const uint64_t started = modkit_loader_metrics_begin(reader);
+      const modkit_status s = cb.decide(decide->entries[i].user_data, &call, 1, &value);
+      modkit_loader_metrics_end(reader, &decide->entries[i], i == 1 ? MODKIT_E_INTERNAL : s, started);
+      CHECK(decide->entries[i].reserved != 0);
+   }
+   modkit_loader_read_section_end(reader);
+   CHECK(reader->depth == 0 && reader->active == 0);
+
+   size_t found = 0;
+   for (size_t i = 0; i < modkit_loader_metric_count(loader); ++i) {
+      modkit_loader_metric m;
+      memset(&m, 0, sizeof m);
+      m.struct_size = sizeof m;
+      if (!CHECK(modkit_loader_metric_at(loader, i, &m) == MODKIT_OK)) continue;
+      if (strcmp(m.category_id, TEST_CATEGORY_ID) != 0 || strcmp(m.slot, "decide") != 0) continue;
+      ++found;
+      CHECK(m.calls >= 1);
+      CHECK(m.errors == (strcmp(m.module, "probe_b") == 0 ? 1u : 0u));
+      CHECK(m.timed_calls <= m.calls);
+   }
+   CHECK(found == 3);
+   modkit_loader_metric small;
+   memset(&small, 0, sizeof small);
+   small.struct_size = 8; /* shorter than any shipped modkit_loader_metric */
+   CHECK(modkit_loader_metric_at(loader, 0, &small) == MODKIT_E_INVALID_ARGUMENT);
+   modkit_loader_metric none;
+   memset(&none, 0, sizeof none);
+   none.struct_size = sizeof none;
+   CHECK(modkit_loader_metric_at(loader, modkit_loader_metric_count(loader), &none) == MODKIT_E_NOT_FOUND);
+}
+
 int main(void) {
    test_create();
    test_load_errors();
@@ -479,6 +532,7 @@ int main(void) {
       test_modules(loader);
       test_registry_and_typed_calls(loader);
       test_read_sections(loader);
+      test_exported_reads_and_metrics(loader);
       test_web_and_cache(loader);
       test_dynamic(loader);
       test_unload_and_reload(loader);

@@ -130,9 +130,9 @@ json spam_c(int max_length = 100) {
    return {{"module", "spam_c"}, {"config", {{"blocked_words", {"buy now", "casino"}}, {"max_length", max_length}}}};
 }
 
-// The probe registers check_event_for_spam (and nothing in categories this host lacks).
+// The probe that declares and registers only check_event_for_spam's category.
 json probe(const json &answer, const json &errors = json::object()) {
-   return {{"module", "probe_a"},
+   return {{"module", "probe_standard"},
            {"config", {{"tag", "a"}, {"register", false}, {"answers", {{"check_event_for_spam", answer}}},
                        {"errors", errors}}}};
 }

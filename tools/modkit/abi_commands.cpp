@@ -3,8 +3,8 @@
 #include "abi_json.hpp"
 #include "abi_table.hpp"
 #include "commands.hpp"
-#include "host_runtime.hpp"
 #include "output.hpp"
+#include "this_host.hpp"
 
 #include <fmt/format.h>
 

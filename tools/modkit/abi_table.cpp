@@ -3,8 +3,8 @@
 // come from the compiler, so they cannot drift from the headers.
 #include "abi_table.hpp"
 
-#include "elf/elf_policy.hpp"
 #include "standard_categories.hpp"
+#include "this_host.hpp"
 #include "type_names.hpp"
 
 #include <modkit/all.h>
@@ -129,9 +129,7 @@ AbiModel current_abi_model() {
    model.abi_major = MODKIT_ABI_VERSION_MAJOR;
    model.abi_minor = MODKIT_ABI_VERSION_MINOR;
    model.modkit_version = MODKIT_VERSION_STRING;
-   const elf::HostFacts host = elf::HostFacts::current();
-   model.target = TargetInfo{host.elf_class, host.machine, sizeof(void *),
-                             host.data == ELFDATA2MSB ? "big" : "little"};
+   model.target = this_host_target();
    model.structs = structs();
    model.opaque_types = opaque_types();
    model.function_types = function_types();

@@ -9,7 +9,7 @@
 namespace modkit::cli {
 
 // Every struct, handle, function type and constant of abi/probe/abi_list.inc, every standard
-// category, and the target. No runtime section: that is host_runtime.hpp's.
+// category, and the target. No runtime section: that is this_host.hpp's.
 AbiModel current_abi_model();
 
 // "first_non_zero", "fail_open", ...; "unknown (<n>)" for a value the headers do not define.

@@ -2,7 +2,6 @@
 #include "check_load.hpp"
 #include "child.hpp"
 #include "commands.hpp"
-#include "manifest.hpp"
 #include "module_file.hpp"
 #include "output.hpp"
 
@@ -15,26 +14,19 @@ namespace modkit::cli {
 using nlohmann::json;
 
 int run_check(const CheckOptions &options) {
-   PreparedRun run = prepare_run(options.run);
+   PreparedRun run = prepare_run(options.run, options.host_abi);
    const ModuleFile &file = run.file;
-   unsigned host_major = 0, host_minor = 0;
-   if (!options.host_abi.empty() && !parse_major_minor(options.host_abi, host_major, host_minor))
-      throw UsageError("--host-abi must be MAJOR.MINOR, e.g. 1.0, not \"" + options.host_abi + "\"");
    std::vector<std::string> reasons = run.reasons;
 
    json host_abi = nullptr;
    if (!options.host_abi.empty()) {
-      json reason = nullptr;
-      bool compatible = false;
-      if (!file.manifest || !file.manifest->abi_major) {
-         reason = "the module has no readable manifest ABI version";
-      } else {
-         compatible = *file.manifest->abi_major == host_major && *file.manifest->abi_minor <= host_minor;
-         if (!compatible)
-            reason = fmt::format("built for ABI {}, host provides {}.{}", file.manifest->abi, host_major, host_minor);
-      }
+      const auto &abi = file.report["abi"];
+      const bool compatible = abi.is_object() && abi["compatible"].get<bool>();
+      const json reason = abi.is_object() ? json(abi["reason"]) : json("the module has no readable manifest ABI version");
       if (!reason.is_null()) reasons.push_back(reason.get<std::string>());
-      host_abi = {{"requested", fmt::format("{}.{}", host_major, host_minor)}, {"compatible", compatible}, {"reason", reason}};
+      host_abi = {{"requested", abi.is_object() ? json(abi["host"]) : json(options.host_abi)},
+                  {"compatible", compatible},
+                  {"reason", reason}};
    }
 
    json load = nullptr;

@@ -60,15 +60,20 @@ nlohmann::json registrations(const modkit::Loader &loader) {
 
 } // namespace
 
-PreparedRun prepare_run(const ModuleRun &run) {
+PreparedRun prepare_run(const ModuleRun &run, const std::string &host_abi) {
    if (!(run.timeout_seconds > 0 && run.timeout_seconds <= 3600))
       throw UsageError(fmt::format("--timeout must be more than 0 and at most 3600 seconds, not {:g}", run.timeout_seconds));
    PreparedRun out;
    out.limits = {run.timeout_seconds, run.memory_mib};
    if (!run.config_file.empty()) out.config = parse_json_file(run.config_file, "config file");
-   out.file = read_module_file(run.file);
+   HostJudgement host;
+   host.abi = host_abi;
+   host.categories.emplace();
+   for (const modkit_category *c : standard_category_descriptors()) host.categories->push_back(c->id);
+   out.file = read_module_file(run.file, host);
    if (out.file.error != ModuleFile::Error::none) out.reasons.push_back(run.file + ": " + out.file.error_message);
-   for (const Finding &f : out.file.findings) out.reasons.push_back(f.check + ": " + f.message());
+   for (const auto &f : out.file.report["findings"])
+      out.reasons.push_back(f["check"].get<std::string>() + ": " + f["message"].get<std::string>());
    // The loader takes absolute paths without "." or ".." only.
    out.path = std::filesystem::absolute(run.file).lexically_normal().string();
    return out;

@@ -19,8 +19,10 @@
 
 namespace modkit::cli {
 
-// A ModuleRun checked and read: throws UsageError for a bad limit or an unreadable or invalid
-// config file. The module file is read (without running it) into file.
+// A ModuleRun checked and read: throws UsageError for a bad limit, an unreadable or invalid
+// config file, or a host_abi that is not MAJOR.MINOR. The module file is read (without running
+// it) into file, judged against the host the child creates (every standard category) and, when
+// given, the ABI version host_abi.
 struct PreparedRun {
    ChildLimits limits;
    std::optional<nlohmann::json> config;
@@ -28,7 +30,7 @@ struct PreparedRun {
    std::string path; // absolute and normalised, as the loader takes it
    std::vector<std::string> reasons; // why the file itself is refused: unreadable, findings
 };
-PreparedRun prepare_run(const ModuleRun &run);
+PreparedRun prepare_run(const ModuleRun &run, const std::string &host_abi = "");
 
 // Loads module_path (absolute) with config as the module's config (none: the loader passes
 // "{}"), reports what it registered, runs while_loaded (if any), and unloads it. Events:

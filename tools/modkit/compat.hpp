@@ -20,10 +20,10 @@ struct CompatResult {
    std::vector<std::string> notes;    // what could not be compared, and why
 };
 
-// The host's ELF identity as the module file's checks need it.
-elf::HostFacts host_facts(const TargetInfo &target);
+// What the file is judged against: the description's target, ABI, categories and runtime.
+HostJudgement compat_host(const AbiModel &host);
 
-// file must have been read against host_facts(host.target).
+// file must have been read against compat_host(host).
 CompatResult judge_compat(const ModuleFile &file, const AbiModel &host);
 
 } // namespace modkit::cli

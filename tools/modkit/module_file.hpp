@@ -1,11 +1,9 @@
-// module_file.hpp - what `inspect` (and the static half of `check` and `compat`) learns from a
-// module file without running any of it: its ELF facts, manifest and findings.
+// module_file.hpp - what `inspect` (and the static half of `check`, `call` and `compat`) learns
+// from a module file without running any of it: the report of the loader's inspection API
+// (modkit/inspect.h), so that the tools and the loader judge a file by one set of rules.
 #pragma once
 
-#include "manifest.hpp"
-
-#include "elf/elf_facts.hpp"
-#include "elf/elf_policy.hpp"
+#include "abi_model.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -15,52 +13,39 @@
 
 namespace modkit::cli {
 
-struct Finding {
-   std::string check;    // stable ID: "elf.machine", "hygiene.exec_stack", "hygiene.rpath", ...
-   std::string subject;  // what was checked, e.g. "machine"
-   std::string expected;
-   std::string found;
-   // The loader refuses the file for this finding, so `check` does not try to load it. The
-   // tools' own stricter checks (RPATH, RUNPATH) are reported without stopping the load.
-   bool loader_refuses = true;
-   std::string message() const; // "<subject>: expected <expected>, found <found>"
+// The host a file is judged against; what is left unset is this process's (target, ABI) or
+// not judged (categories, runtime).
+struct HostJudgement {
+   std::optional<TargetInfo> target;
+   std::string abi; // "MAJOR.MINOR"; empty: this loader's
+   std::optional<std::vector<std::string>> categories;
+   std::optional<std::vector<RuntimeVersion>> runtime;
 };
 
 struct ModuleFile {
    std::string path; // as given
+   // modkit_inspect_file's document; ordered, so per-family versions keep the runtime order.
+   nlohmann::ordered_json report;
    enum class Error { none, io, parse } error = Error::none;
-   std::string error_message;      // for io and parse
-   elf::ParseError parse_error;    // for parse
-   bool has_facts = false;         // facts holds at least the ELF header's fields
-   elf::Facts facts;
-   std::optional<Manifest> manifest;
-   std::vector<Finding> findings;
+   std::string error_message; // for io and parse
 
    // exit_usage for an unreadable file, exit_refused for a parse error or any finding,
    // exit_ok otherwise.
    int exit_code() const;
    // No finding the loader refuses and no error: worth loading.
    bool loadable() const;
+   // The manifest as parsed, or null.
+   const nlohmann::ordered_json *manifest() const;
 };
 
-// Reads path without executing anything from it: open, fstat, pread, parse. The identity
-// checks (class, byte order, machine) are made against host: this process unless told otherwise.
-ModuleFile read_module_file(const std::string &path, const elf::HostFacts &host = elf::HostFacts::current());
-
-// The library search path, as the loader judges it: every DT_RPATH and DT_RUNPATH entry, with
-// $ORIGIN expanded to module_dir (absolute) and "." and ".." resolved, must lie inside
-// module_dir ("hygiene.runpath"). And one check of the tools' own, which the loader does not
-// enforce: no DT_RPATH at all ("hygiene.rpath"), since it also steers the search for every
-// library the module's dependencies load, and comes before LD_LIBRARY_PATH.
-std::vector<Finding> check_search_paths(const elf::Facts &facts, const std::string &module_dir);
+// Reads path without executing anything from it (modkit_inspect_file). Throws UsageError when
+// host.abi is not MAJOR.MINOR.
+ModuleFile read_module_file(const std::string &path, const HostJudgement &host = {});
 
 // The "files" entry of `inspect --json` (docs/cli.md).
 nlohmann::json module_file_json(const ModuleFile &file);
 
 // The human report `inspect` prints for one file, ending with its verdict when asked.
 std::string module_file_text(const ModuleFile &file, bool verdict = true);
-
-// "global", "weak", "unique", or the number.
-std::string binding_name(unsigned bind);
 
 } // namespace modkit::cli

@@ -12,7 +12,9 @@
 MODKIT_EXTERN_C_BEGIN
 
 // How the answers of several modules to one callback combine. Modules are called in config
-// order. The host zero-initialises every output, so 0 is the "no opinion" sentinel.
+// order. Before each call the host zero-initialises every output, so 0 is the "no opinion"
+// sentinel, with one exception: the bool answer of an ALL_TRUE slot starts true, so a module
+// that writes nothing consents rather than denies.
 enum {
    MODKIT_COMBINE_FIRST_NON_ZERO = 0, // the first non-zero answer wins; later modules are skipped
    MODKIT_COMBINE_ALL_TRUE = 1,       // every module must answer true; the first false wins

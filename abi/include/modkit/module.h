@@ -41,6 +41,15 @@ typedef struct modkit_module {
 
    // Releases what init acquired. Called once, after the host guarantees that no callback of
    // this module is running or will run again. May be NULL.
+   //
+   // Reload: a host reloading a module first runs the new instance's init (the old instance
+   // keeps serving meanwhile), then swaps the new registrations in, waits until no call into
+   // the old instance is running, and only then runs the old instance's deinit. When the file
+   // did not change, both instances live in the same mapping and share its global and static
+   // variables: for a moment two instances exist at once, and the old deinit runs after the new
+   // init. Keep per-instance state in the instance; a global that init sets and deinit clears
+   // would be cleared under the new instance. If the new init fails, the old instance runs on
+   // untouched and the new one's deinit is not called.
    // [main-thread]
    void(MODKIT_ABI *deinit)(void *instance);
 } modkit_module;

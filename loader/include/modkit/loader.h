@@ -6,7 +6,10 @@
 //
 // Ownership: every pointer a modkit_loader_* function returns is owned by the loader. Unless a
 // function says otherwise, it stays valid until the next call that loads, unloads or reloads
-// modules on that loader, or until modkit_loader_destroy.
+// modules on that loader, or until modkit_loader_destroy. The lookups that read the registry
+// (modules, slots, web resources, caches) read its current snapshot: called inside a read
+// section, what they return stays valid until that section ends, whatever other threads
+// unload or reload meanwhile.
 // Threads: functions that change the module set ([main-thread]) must not run concurrently with
 // each other or with dispatch. Read-only functions marked [thread-safe] may run concurrently
 // with each other and with dispatch.
@@ -130,6 +133,8 @@ typedef struct modkit_loader_module {
    size_t position;         // index in the host config's "modules" array
 } modkit_loader_module;
 
+// The modules of the current snapshot (see "Ownership" above; modkit_loader_snapshot.modules
+// is the same list as seen by one snapshot).
 // [thread-safe]
 MODKIT_LOADER_API size_t modkit_loader_module_count(const modkit_loader *loader);
 // In config order; NULL when out of range. [thread-safe]
@@ -143,7 +148,9 @@ MODKIT_LOADER_API const modkit_loader_module *modkit_loader_module_at(const modk
 typedef struct modkit_loader_entry {
    void (*fn)(void);
    void *user_data;
-   uint32_t module_index; // index for modkit_loader_module_at
+   uint32_t module_index; // the module's index in the snapshot that holds this entry
+   // Since 1.1: the registration's metric (1-based index for modkit_loader_metric_at; 0: not
+   // counted). Zero in 1.0 loaders.
    uint32_t reserved;
 } modkit_loader_entry;
 
@@ -155,8 +162,11 @@ typedef struct modkit_loader_slot {
    size_t count;
 } modkit_loader_slot;
 
-// Finds a slot by category ID and slot index (the category header's slot enum) or name.
-// MODKIT_E_NOT_FOUND for a category the loader was not created with or an unknown slot.
+// Finds a slot by category ID and slot index (the category header's slot enum) or name, in the
+// current snapshot. MODKIT_E_NOT_FOUND for a category the loader was not created with or an
+// unknown slot. Called outside a read section while another thread is unloading or reloading a
+// module, the answer could be freed under the caller: that misuse is refused with MODKIT_E_STATE
+// (and logged) instead. Dispatch that may race with unload belongs in a read section.
 // [thread-safe]
 MODKIT_LOADER_API modkit_status modkit_loader_slot_at(const modkit_loader *loader,
                                                       const char *category_id,
@@ -180,12 +190,18 @@ MODKIT_LOADER_API modkit_status modkit_loader_find_slot(const modkit_loader *loa
 //   const modkit_loader_slot *slot = modkit_loader_snapshot_slot(snap, category, slot_index);
 //   ... call slot->entries[i].fn ...
 //   modkit_loader_read_end(reader);
+//
+// The three are inline for speed; hosts that cannot use inline C (ctypes, bindgen, other
+// languages' FFIs) call the exported modkit_loader_read_section_begin / _end and
+// modkit_loader_snapshot_slot_at, which do the same.
 
 typedef struct modkit_loader_web_resource modkit_loader_web_resource;
 typedef struct modkit_loader_cache modkit_loader_cache;
 
 // The registry at one moment. Owned by the loader; valid until the read section in which it
-// was obtained ends. Nothing in it changes while it is valid.
+// was obtained ends. Nothing in it changes while it is valid. Only the loader creates
+// snapshots, so the struct grows at its end in later minors: read fields added after 1.0 only
+// after MODKIT_HAS_FIELD says they are there.
 typedef struct modkit_loader_snapshot {
    uint32_t struct_size;
    uint32_t category_count;             // categories in the order the loader was created with
@@ -196,10 +212,29 @@ typedef struct modkit_loader_snapshot {
    size_t cache_count;
    const modkit_loader_cache *caches;
    uint64_t generation;                 // increases with every change of the module set
+
+   // Since 1.1: the loaded modules, in config order; modules[entry.module_index] is the module
+   // of a registration in this snapshot.
+   size_t module_count;
+   const modkit_loader_module *modules;
+   // Since 1.1: per web resource (parallel to web_resources), its metric for
+   // modkit_loader_metrics_count (see "per-callback metrics").
+   const uint32_t *web_resource_metrics;
 } modkit_loader_snapshot;
 
+// Per-thread counts of one (module, slot) registration; see modkit_loader_metric. Written only
+// by the thread that owns the reader, with relaxed atomic stores; read by anyone with relaxed
+// atomic loads.
+typedef struct modkit_loader_counter {
+   uint64_t calls;       // calls that returned
+   uint64_t errors;      // calls that returned a status other than MODKIT_OK
+   uint64_t timed_calls; // the sampled calls whose time was measured
+   uint64_t timed_ns;    // their total time, in nanoseconds
+} modkit_loader_counter;
+
 // A thread's registration for read sections. The fields belong to the loader: hosts only pass
-// the pointer to the functions below, and only on the thread that got it.
+// the pointer to the functions below, and only on the thread that got it. Only the loader
+// creates readers, so the struct grows at its end in later minors.
 typedef struct modkit_loader_reader {
    uint32_t struct_size;
    uint32_t depth;   // nesting of read sections on this thread
@@ -209,28 +244,63 @@ typedef struct modkit_loader_reader {
    const volatile uint64_t *epoch;
    const modkit_loader_snapshot *const volatile *current;
    char padding[24]; // one cache line per reader: readers never share one
+
+   // Since 1.1: this thread's metric counters, indexed by modkit_loader_entry.reserved - 1.
+   modkit_loader_counter *counters;
+   uint32_t counter_capacity;
+   uint32_t sample_countdown; // calls left until the next timed one
 } modkit_loader_reader;
 
+// Whether the inline read-section functions below are compiled inline. They need the GCC/Clang
+// __atomic builtins (C11's <stdatomic.h> works only on _Atomic objects and is not C++); where
+// those are missing, or when a host defines MODKIT_LOADER_INLINE_READS to 0 before including
+// this header, each inline function calls its exported twin instead. Same protocol either way.
+#ifndef MODKIT_LOADER_INLINE_READS
+#   if defined(__GNUC__) || defined(__clang__)
+#      define MODKIT_LOADER_INLINE_READS 1
+#   else
+#      define MODKIT_LOADER_INLINE_READS 0
+#   endif
+#endif
+
 // The calling thread's reader for this loader (registered on first call; cheap afterwards,
-// but still worth keeping per thread). Valid until the loader is destroyed.
+// but still worth keeping per thread). Valid until the loader is destroyed or the thread
+// exits, whichever comes first: a thread that exits gives its reader back, with its counts.
 // [thread-safe]
 MODKIT_LOADER_API modkit_loader_reader *modkit_loader_reader_get(modkit_loader *loader);
+
+// The exported forms of the three inline functions below, for FFI hosts. Same rules.
+// [thread-safe]; reader must be the calling thread's
+MODKIT_LOADER_API const modkit_loader_snapshot *modkit_loader_read_section_begin(modkit_loader_reader *reader);
+MODKIT_LOADER_API void modkit_loader_read_section_end(modkit_loader_reader *reader);
+// [thread-safe]
+MODKIT_LOADER_API const modkit_loader_slot *modkit_loader_snapshot_slot_at(const modkit_loader_snapshot *snapshot,
+                                                                           uint32_t category_index,
+                                                                           uint32_t slot_index);
 
 // Begins a read section (sections nest) and returns the current snapshot.
 // [thread-safe]; reader must be the calling thread's
 static inline const modkit_loader_snapshot *modkit_loader_read_begin(modkit_loader_reader *reader) {
+#if MODKIT_LOADER_INLINE_READS
    if (reader->depth++ == 0) {
       __atomic_store_n(&reader->active, __atomic_load_n(reader->epoch, __ATOMIC_ACQUIRE), __ATOMIC_RELAXED);
       if (reader->fenced) __atomic_thread_fence(__ATOMIC_SEQ_CST);
       else __atomic_signal_fence(__ATOMIC_SEQ_CST);
    }
    return __atomic_load_n(reader->current, __ATOMIC_ACQUIRE);
+#else
+   return modkit_loader_read_section_begin(reader);
+#endif
 }
 
 // Ends the innermost read section; snapshots obtained in the outermost one become invalid.
 // [thread-safe]; reader must be the calling thread's
 static inline void modkit_loader_read_end(modkit_loader_reader *reader) {
+#if MODKIT_LOADER_INLINE_READS
    if (--reader->depth == 0) __atomic_store_n(&reader->active, (uint64_t)0, __ATOMIC_RELEASE);
+#else
+   modkit_loader_read_section_end(reader);
+#endif
 }
 
 // The registrants of one slot in a snapshot; NULL when out of range. Constant time.
@@ -242,6 +312,106 @@ static inline const modkit_loader_slot *modkit_loader_snapshot_slot(const modkit
       return (const modkit_loader_slot *)0;
    return &snapshot->slots[category_index][slot_index];
 }
+
+// ---- per-callback metrics (since 1.1) ----
+//
+// For every (module, slot) registration, and every web resource, the loader counts the calls
+// that returned, those that failed, and the time of a sample of them: one call in MODKIT_LOADER_SAMPLE_PERIOD on each
+// thread is timed, and the sample's mean estimates the rest (timing every call would cost more
+// than a dispatch). A dispatch records them with the two inline functions below around each
+// call, into counters of the calling thread's own reader: no lock, no atomic read-modify-write
+// and no allocation on the way (a thread's counter array grows once, when it first meets a
+// registration beyond its capacity). modkit::ReadGuard::metered (loader.hpp) and the dynamic
+// path (modkit_loader_dispatch_json, _call_json) record them for the host.
+//
+//   uint64_t started = modkit_loader_metrics_begin(reader);
+//   modkit_status status = fn(entry->user_data, &call, ...);
+//   modkit_loader_metrics_end(reader, entry, status, started);
+
+#define MODKIT_LOADER_SAMPLE_PERIOD 16u
+
+// CLOCK_MONOTONIC in nanoseconds. [thread-safe]
+MODKIT_LOADER_API uint64_t modkit_loader_now_ns(void);
+
+// Grows the calling thread's counter array to hold metric (1-based); called by
+// modkit_loader_metrics_end when needed. Leaves the capacity as it was when out of memory.
+// [thread-safe]; reader must be the calling thread's
+MODKIT_LOADER_API void modkit_loader_counters_reserve(modkit_loader_reader *reader, uint32_t metric);
+
+// The exported forms of the two inline functions below, for FFI hosts. Same rules.
+// [thread-safe]; reader must be the calling thread's
+MODKIT_LOADER_API uint64_t modkit_loader_metrics_call_begin(modkit_loader_reader *reader);
+MODKIT_LOADER_API void modkit_loader_metrics_call_count(modkit_loader_reader *reader, uint32_t metric,
+                                                        modkit_status status, uint64_t started);
+
+// The category ID under which web resources are counted; their path is the slot name.
+#define MODKIT_LOADER_WEB_RESOURCE_METRICS "modkit.web_resource"
+
+// Before a call: non-zero (the start time) when this call is one of the timed sample.
+// [thread-safe]; reader must be the calling thread's
+static inline uint64_t modkit_loader_metrics_begin(modkit_loader_reader *reader) {
+   if (--reader->sample_countdown != 0) return 0;
+   reader->sample_countdown = MODKIT_LOADER_SAMPLE_PERIOD;
+   return modkit_loader_now_ns();
+}
+
+// After a call: counts it under metric (1-based; 0 counts nothing). started is what _begin
+// returned. Callbacks use _end below; web resources pass snapshot->web_resource_metrics[i].
+// [thread-safe]; reader must be the calling thread's
+static inline void modkit_loader_metrics_count(modkit_loader_reader *reader, uint32_t metric, modkit_status status,
+                                               uint64_t started) {
+#if MODKIT_LOADER_INLINE_READS
+   modkit_loader_counter *c;
+   if (metric == 0) return;
+   if (metric > reader->counter_capacity) {
+      modkit_loader_counters_reserve(reader, metric);
+      if (metric > reader->counter_capacity) return;
+   }
+   // Only this thread writes its counters; relaxed stores let others read them without a race.
+   c = &reader->counters[metric - 1];
+   __atomic_store_n(&c->calls, c->calls + 1, __ATOMIC_RELAXED);
+   if (status != MODKIT_OK) __atomic_store_n(&c->errors, c->errors + 1, __ATOMIC_RELAXED);
+   if (started != 0) {
+      __atomic_store_n(&c->timed_ns, c->timed_ns + (modkit_loader_now_ns() - started), __ATOMIC_RELAXED);
+      __atomic_store_n(&c->timed_calls, c->timed_calls + 1, __ATOMIC_RELAXED);
+   }
+#else
+   modkit_loader_metrics_call_count(reader, metric, status, started);
+#endif
+}
+
+// After a callback: counts it for entry's registration (entry->reserved is its metric).
+// [thread-safe]; reader must be the calling thread's
+static inline void modkit_loader_metrics_end(modkit_loader_reader *reader, const modkit_loader_entry *entry,
+                                             modkit_status status, uint64_t started) {
+   modkit_loader_metrics_count(reader, entry->reserved, status, started);
+}
+
+// One registration's counts, summed over every thread (also threads that have exited).
+typedef struct modkit_loader_metric {
+   uint32_t struct_size;    // set by the caller: sizeof(modkit_loader_metric)
+   uint32_t reserved;
+   const char *module;      // descriptor name
+   const char *category_id; // or MODKIT_LOADER_WEB_RESOURCE_METRICS for a web resource
+   const char *slot;        // slot name, or the web resource's path
+   uint64_t calls;
+   uint64_t errors;
+   uint64_t timed_calls;    // the sample: calls whose time was measured
+   uint64_t timed_ns;       // the sample's total time; timed_ns / timed_calls * calls estimates all
+} modkit_loader_metric;
+
+// How many registrations have metrics: every (module, slot) ever registered on this loader
+// (an unloaded module's counts stay; a reloaded one goes on counting in the same metric).
+// [thread-safe]
+MODKIT_LOADER_API size_t modkit_loader_metric_count(const modkit_loader *loader);
+
+// Reads metric index (0-based) into out, whose struct_size the caller sets; fields past it are
+// not written. The strings are owned by the loader and valid until it is destroyed.
+// MODKIT_E_NOT_FOUND when index is out of range. Counts read while calls run are each exact at
+// some moment, not all at the same one.
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_metric_at(const modkit_loader *loader, size_t index,
+                                                        modkit_loader_metric *out);
 
 // The index of a category in snapshots, or -1 when the loader was not created with it.
 // [thread-safe]

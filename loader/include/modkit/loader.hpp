@@ -118,9 +118,26 @@ public:
    ReadGuard &operator=(const ReadGuard &) = delete;
 
    const modkit_loader_snapshot &snapshot() const { return *snapshot_; }
+   modkit_loader_reader *reader() const { return reader_; }
+
+   // A SlotRef comes from Loader::slot_ref, which checked it, and a loader's categories and
+   // their slots never change, so no bounds check is needed here.
    template <auto Member>
    Slot<Member> slot(SlotRef ref) const {
-      return Slot<Member>(modkit_loader_snapshot_slot(snapshot_, ref.category, ref.slot));
+      return Slot<Member>(&snapshot_->slots[ref.category][ref.slot]);
+   }
+
+   // Wraps invoke(entry, outputs...) -> status so that every call is counted in the loader's
+   // per-callback metrics (modkit/loader.h): no lock, no allocation.
+   //   modkit::first_non_zero(slot.raw(), answer, guard.metered([&](const modkit_loader_entry &e, T *r) {...}));
+   template <class Invoke>
+   auto metered(Invoke &&invoke) const {
+      return [reader = reader_, &invoke](const modkit_loader_entry &e, auto *...out) -> modkit_status {
+         const uint64_t started = modkit_loader_metrics_begin(reader);
+         const modkit_status status = invoke(e, out...);
+         modkit_loader_metrics_end(reader, &e, status, started);
+         return status;
+      };
    }
 
 private:
@@ -189,7 +206,9 @@ public:
       const uint32_t offset = Slot<Member>::offset();
       for (uint32_t i = 0;; ++i) {
          const modkit_loader_slot *s = nullptr;
-         if (modkit_loader_slot_at(loader_, category_id, i, &s) != MODKIT_OK)
+         const modkit_status status = modkit_loader_slot_at(loader_, category_id, i, &s);
+         if (status == MODKIT_E_STATE) throw_racing_change("slot");
+         if (status != MODKIT_OK)
             throw std::invalid_argument(std::string("modkit::Loader::slot: no such slot in ") +
                                         (category_id ? category_id : "null"));
          if (s->desc->offset == offset) return Slot<Member>(s);
@@ -214,17 +233,28 @@ public:
 
    const modkit_loader_slot &slot(const char *category_id, const char *slot_name) const {
       const modkit_loader_slot *s = nullptr;
-      if (modkit_loader_find_slot(loader_, category_id, slot_name, &s) != MODKIT_OK)
+      const modkit_status status = modkit_loader_find_slot(loader_, category_id, slot_name, &s);
+      if (status == MODKIT_E_STATE) throw_racing_change("slot");
+      if (status != MODKIT_OK)
          throw std::invalid_argument(std::string("modkit::Loader::slot: no slot ") + (slot_name ? slot_name : "null"));
       return *s;
    }
 
    // An observer for the dispatch policies that logs each failing callback with its module.
+   // Made from a ReadGuard, it names the module from the guard's snapshot, the one the
+   // dispatch used; otherwise from the current one (a dispatch outside read sections cannot
+   // race an unload, so the two are the same).
    struct LogObserver {
       const Loader *loader;
+      const modkit_loader_snapshot *snapshot = nullptr;
+      const modkit_loader_module *module_of(const modkit_loader_entry &entry) const noexcept {
+         if (snapshot && MODKIT_HAS_FIELD(snapshot, modkit_loader_snapshot, modules))
+            return entry.module_index < snapshot->module_count ? &snapshot->modules[entry.module_index] : nullptr;
+         return modkit_loader_module_at(loader->get(), entry.module_index);
+      }
       void failed(const modkit_loader_slot &slot, const modkit_loader_entry &entry, modkit_status status,
                   bool out_of_range) const noexcept {
-         const modkit_loader_module *m = modkit_loader_module_at(loader->get(), entry.module_index);
+         const modkit_loader_module *m = module_of(entry);
          std::string line = std::string(slot.category->id) + "." + slot.desc->name +
                             (out_of_range ? " answered a value outside its range" : " failed with status ") +
                             (out_of_range ? "" : modkit_status_name(status));
@@ -232,6 +262,7 @@ public:
       }
    };
    LogObserver observer() const { return LogObserver{this}; }
+   LogObserver observer(const ReadGuard &guard) const { return LogObserver{this, &guard.snapshot()}; }
 
    modkit_loader *get() const { return loader_; }
 
@@ -254,6 +285,12 @@ private:
          }
       }
    };
+
+   [[noreturn]] static void throw_racing_change(const char *what) {
+      throw std::logic_error(std::string("modkit::Loader::") + what +
+                             ": called outside a read section while another thread unloads or reloads a module; "
+                             "use a ReadGuard");
+   }
 
    void check(modkit_status status) const {
       if (status == MODKIT_OK) return;

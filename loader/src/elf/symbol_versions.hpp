@@ -1,7 +1,7 @@
 // elf/symbol_versions.hpp - symbol versions of the C and C++ runtimes ("GLIBC_2.34",
 // "GLIBCXX_3.4.30"): which family a version belongs to, and which of two is newer. Shared by the
-// loader, which refuses a module needing a newer runtime than the host's, and the CLI, which
-// reports and compares them.
+// loader, which refuses a module needing a newer runtime than the host's, and its inspection
+// report (modkit/inspect.h), which lists them and compares them with another host's.
 #pragma once
 
 #include <optional>
