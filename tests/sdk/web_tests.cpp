@@ -58,6 +58,12 @@ TEST_CASE("web resources see the request and write the response through the host
       CHECK(body["user"] == "@ada:example.org");
       CHECK(body["body"] == "payload");
    }
+   SUBCASE("an answer holding invalid UTF-8 is sent with the bad bytes replaced, not thrown") {
+      modkit_http_response response;
+      REQUIRE(host.serve("/_test/echo", "POST", "", no_headers, "bad \xff byte", response) == MODKIT_OK);
+      CHECK(response.status == 201);
+      CHECK(json::parse(response.body)["body"] == "bad \xef\xbf\xbd byte");
+   }
    SUBCASE("absent query parameters and headers") {
       modkit_http_response response;
       REQUIRE(host.serve("/_test/echo", "GET", "", "not json", "", response) == MODKIT_OK);

@@ -117,11 +117,13 @@ public:
       check(api_->response_append(response_, bytes.data(), bytes.size()), "write the response body");
    }
 
-   // Sets the status and content type and writes value as the body.
+   // Sets the status and content type and writes value as the body. Strings that are not
+   // valid UTF-8 (a module echoing bytes it was given, say) are sent with U+FFFD in place of
+   // each bad sequence rather than throwing: the answer stays valid JSON.
    void send_json(const nlohmann::json &value, int32_t status = 200) {
       set_status(status);
       add_header("content-type", "application/json");
-      write(value.dump());
+      write(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
    }
 
    modkit_http_response *get() const noexcept { return response_; }
