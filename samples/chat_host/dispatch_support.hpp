@@ -7,7 +7,6 @@
 #include "module_host.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <type_traits>
 
 namespace chat {
@@ -62,7 +61,8 @@ public:
    modkit_call *call() { return &call_; }
    bool ran() const { return !run_.answers.empty(); }
 
-   // invoke, timed, counted and traced with the module's first output.
+   // invoke, counted in the loader's per-callback metrics (no lock) and traced with the
+   // module's first output.
    template <class F>
    auto wrap(F invoke) {
       return [this, invoke](const modkit_loader_entry &e, auto *...out) -> modkit_status {
@@ -70,10 +70,9 @@ public:
          // Pushed first, so annotate() and reject() inside invoke describe this module's call.
          run_.answers.push_back({module, ""});
          const size_t at = run_.answers.size() - 1;
-         const auto start = std::chrono::steady_clock::now();
+         const uint64_t started = modkit_loader_metrics_begin(guard_.reader());
          const modkit_status status = invoke(e, out...);
-         const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-         host_.metrics().observe_call(module, run_.callback, took.count());
+         modkit_loader_metrics_end(guard_.reader(), &e, status, started);
          std::string &answer = run_.answers[at].answer;
          if (answer.empty() && status != MODKIT_OK) answer = std::string("error ") + modkit_status_name(status);
          else if constexpr (sizeof...(out) > 0) {
@@ -160,7 +159,8 @@ private:
    void failed(const modkit_loader_entry &e, modkit_status status, bool out_of_range) noexcept {
       try {
          const std::string &module = host_.module_name(e.module_index);
-         host_.metrics().count_error(module, run_.callback);
+         // Error statuses are counted by the loader; an answer out of range is the host's verdict.
+         if (out_of_range) host_.metrics().count_rejected(module, run_.callback);
          const std::string why = out_of_range ? "answered a value outside its range"
                                               : std::string("failed with status ") + modkit_status_name(status);
          host_.log(MODKIT_LOG_WARNING, module, run_.callback + " " + why);

@@ -23,18 +23,37 @@ std::string label(const std::string &value) {
 
 } // namespace
 
-void Metrics::observe_call(const std::string &module, const std::string &callback, double seconds) {
+void Metrics::attach(const modkit_loader *loader) {
    std::lock_guard<std::mutex> lock(mutex_);
-   Histogram &h = calls_[{module, callback}];
-   ++h.count;
-   h.sum += seconds;
-   for (size_t i = 0; i < buckets.size(); ++i)
-      if (seconds <= buckets[i]) ++h.counts[i];
+   loader_ = loader;
 }
 
-void Metrics::count_error(const std::string &module, const std::string &callback) {
+void Metrics::count_rejected(const std::string &module, const std::string &callback) {
    std::lock_guard<std::mutex> lock(mutex_);
-   ++calls_[{module, callback}].errors;
+   ++rejected_[{module, callback}];
+}
+
+std::map<Metrics::Key, Metrics::CallCounts> Metrics::loader_counts() const {
+   std::map<Key, CallCounts> out;
+   for (size_t i = 0; loader_ && i < modkit_loader_metric_count(loader_); ++i) {
+      modkit_loader_metric m{};
+      m.struct_size = sizeof m;
+      if (modkit_loader_metric_at(loader_, i, &m) != MODKIT_OK) continue;
+      // "modkit.spam_checker" + "check_event_for_spam" -> "spam_checker.check_event_for_spam";
+      // web resources -> "web_resource /path", the names traces use.
+      std::string category = m.category_id;
+      const std::string name = category == MODKIT_LOADER_WEB_RESOURCE_METRICS
+                                  ? std::string("web_resource ") + m.slot
+                                  : category.substr(category.rfind('.') + 1) + "." + m.slot;
+      CallCounts &c = out[{m.module, name}];
+      c.calls += m.calls;
+      c.errors += m.errors;
+      if (m.timed_calls > 0)
+         c.seconds += static_cast<double>(m.timed_ns) / static_cast<double>(m.timed_calls) *
+                      static_cast<double>(m.calls) / 1e9;
+   }
+   for (const auto &[key, n] : rejected_) out[key].errors += n;
+   return out;
 }
 
 void Metrics::set_load_seconds(const std::string &module, double seconds) {
@@ -73,39 +92,40 @@ Metrics::CacheCounts Metrics::cache(const std::string &module, const std::string
 
 uint64_t Metrics::calls(const std::string &module, const std::string &callback) const {
    std::lock_guard<std::mutex> lock(mutex_);
-   auto it = calls_.find({module, callback});
-   return it == calls_.end() ? 0 : it->second.count;
+   const auto counts = loader_counts();
+   auto it = counts.find({module, callback});
+   return it == counts.end() ? 0 : it->second.calls;
 }
 
 uint64_t Metrics::errors(const std::string &module, const std::string &callback) const {
    std::lock_guard<std::mutex> lock(mutex_);
-   auto it = calls_.find({module, callback});
-   return it == calls_.end() ? 0 : it->second.errors;
+   const auto counts = loader_counts();
+   auto it = counts.find({module, callback});
+   return it == counts.end() ? 0 : it->second.errors;
 }
 
 std::string Metrics::render() const {
    std::lock_guard<std::mutex> lock(mutex_);
    std::string out;
-   out += "# HELP modkit_callback_calls_total Calls into a module's callback.\n"
+   const auto calls = loader_counts();
+   out += "# HELP modkit_callback_calls_total Calls into a module's callback or web resource.\n"
           "# TYPE modkit_callback_calls_total counter\n";
-   for (const auto &[key, h] : calls_)
+   for (const auto &[key, c] : calls)
       out += fmt::format("modkit_callback_calls_total{{module=\"{}\",callback=\"{}\"}} {}\n", label(key.first),
-                         label(key.second), h.count);
-   out += "# HELP modkit_callback_errors_total Calls that failed or answered out of range.\n"
+                         label(key.second), c.calls);
+   out += "# HELP modkit_callback_errors_total Calls that failed, or whose answer the host could not use.\n"
           "# TYPE modkit_callback_errors_total counter\n";
-   for (const auto &[key, h] : calls_)
+   for (const auto &[key, c] : calls)
       out += fmt::format("modkit_callback_errors_total{{module=\"{}\",callback=\"{}\"}} {}\n", label(key.first),
-                         label(key.second), h.errors);
-   out += "# HELP modkit_callback_duration_seconds Time spent in a module's callback.\n"
-          "# TYPE modkit_callback_duration_seconds histogram\n";
-   for (const auto &[key, h] : calls_) {
+                         label(key.second), c.errors);
+   // The loader times one call in MODKIT_LOADER_SAMPLE_PERIOD per thread; the sum is that
+   // sample's mean times the calls.
+   out += "# HELP modkit_callback_duration_seconds Time spent in a module's callback, estimated from a sample.\n"
+          "# TYPE modkit_callback_duration_seconds summary\n";
+   for (const auto &[key, c] : calls) {
       const std::string labels = fmt::format("module=\"{}\",callback=\"{}\"", label(key.first), label(key.second));
-      for (size_t i = 0; i < buckets.size(); ++i)
-         out += fmt::format("modkit_callback_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels, buckets[i],
-                            h.counts[i]);
-      out += fmt::format("modkit_callback_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels, h.count);
-      out += fmt::format("modkit_callback_duration_seconds_sum{{{}}} {:.9f}\n", labels, h.sum);
-      out += fmt::format("modkit_callback_duration_seconds_count{{{}}} {}\n", labels, h.count);
+      out += fmt::format("modkit_callback_duration_seconds_sum{{{}}} {:.9f}\n", labels, c.seconds);
+      out += fmt::format("modkit_callback_duration_seconds_count{{{}}} {}\n", labels, c.calls);
    }
    out += "# HELP modkit_module_load_seconds Time the module's last load or reload took to initialise.\n"
           "# TYPE modkit_module_load_seconds gauge\n";

@@ -1,9 +1,12 @@
 // metrics.hpp - counters the host exposes at GET /metrics, in the Prometheus text format:
-// per module and callback, calls, errors and a latency histogram; module load and reload times;
-// per cache hits, misses and invalidations; HTTP requests by status.
+// per module and callback (and web resource), calls, errors and time, which the loader counts
+// on the dispatch path without a lock (modkit_loader_metric_at); answers the host rejected;
+// module load and reload times; per cache hits, misses and invalidations; HTTP requests by
+// status.
 #pragma once
 
-#include <array>
+#include <modkit/loader.h>
+
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -14,12 +17,12 @@ namespace chat {
 
 class Metrics {
 public:
-   static constexpr std::array<double, 10> buckets{0.00001, 0.00005, 0.0001, 0.0005, 0.001,
-                                                   0.005,   0.01,    0.05,   0.1,    1.0};
-
+   // The loader whose per-callback counts are reported; NULL detaches it before it goes.
    // [thread-safe], all of them.
-   void observe_call(const std::string &module, const std::string &callback, double seconds);
-   void count_error(const std::string &module, const std::string &callback);
+   void attach(const modkit_loader *loader);
+   // An answer the host could not use (out of range, malformed): the loader counted the call as
+   // a success, so the host counts it as an error too. Only on that rare path.
+   void count_rejected(const std::string &module, const std::string &callback);
    void set_load_seconds(const std::string &module, double seconds);
    void count_reload(const std::string &module, bool ok, double seconds);
    void count_cache(const std::string &module, const std::string &cache, bool hit);
@@ -36,14 +39,17 @@ public:
    std::string render() const;
 
 private:
-   struct Histogram {
-      std::array<uint64_t, buckets.size()> counts{};
-      uint64_t count = 0, errors = 0;
-      double sum = 0;
+   struct CallCounts {
+      uint64_t calls = 0, errors = 0;
+      double seconds = 0; // estimated from the loader's timed sample
    };
    using Key = std::pair<std::string, std::string>;
-   mutable std::mutex mutex_;
-   std::map<Key, Histogram> calls_;
+   // The loader's counts by (module, callback name as the host writes it). [mutex_ held]
+   std::map<Key, CallCounts> loader_counts() const;
+
+   mutable std::mutex mutex_; // guards everything below; never taken on a module call's success path
+   const modkit_loader *loader_ = nullptr;
+   std::map<Key, uint64_t> rejected_;
    std::map<std::string, double> load_seconds_;
    std::map<std::string, std::pair<uint64_t, uint64_t>> reloads_; // ok, failed
    std::map<Key, CacheCounts> caches_;
