@@ -45,13 +45,21 @@ Response registration(Ctx &ctx) {
    const json &body = ctx.body();
    if (ctx.query("kind").value_or("user") == "guest")
       throw MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is disabled");
-   const json flows = json::array({{{"stages", {"m.login.dummy"}}}, {{"stages", {"m.login.email.identity"}}}});
+   json flows = json::array({{{"stages", {"m.login.dummy"}}}, {{"stages", {"m.login.email.identity"}}}});
+   const std::string &admin_token = app.config().admin_registration_token;
+   if (!admin_token.empty()) flows.push_back({{"stages", {"m.login.registration_token"}}});
    if (!body.contains("auth") || !body["auth"].is_object()) return json_response(uia_required(flows), 401);
    const json &auth = body["auth"];
    const std::string stage = auth.value("type", "");
    json uia = json::object();
    std::optional<json> email;
+   bool operator_reserved = false; // the operator's token: may register a name listed in admins
    if (stage == "m.login.dummy") {
+      uia[stage] = true;
+   } else if (stage == "m.login.registration_token" && !admin_token.empty()) {
+      if (!auth.value("token", json()).is_string() || !same_secret(admin_token, auth["token"].get<std::string>()))
+         throw MatrixError(401, "M_FORBIDDEN", "Invalid registration token");
+      operator_reserved = true;
       uia[stage] = true;
    } else if (stage == "m.login.email.identity") {
       // No identity server here: the client states the address and the host takes it as validated.
@@ -88,6 +96,9 @@ Response registration(Ctx &ctx) {
    if (!valid_localpart(localpart))
       throw MatrixError(400, "M_INVALID_USERNAME", "User ID can only contain characters a-z, 0-9, or '=_-./+'");
    const std::string user_id = "@" + localpart + ":" + app.config().server_name;
+   const bool reserved = app.config().admins.count(user_id) > 0;
+   if (reserved && !operator_reserved)
+      throw MatrixError(403, "M_FORBIDDEN", "This user ID is reserved for a server administrator");
    {
       std::lock_guard<std::mutex> lock(app.state().mutex);
       if (app.state().users.count(user_id)) throw MatrixError(400, "M_USER_IN_USE", "User ID already taken.");
@@ -107,7 +118,7 @@ Response registration(Ctx &ctx) {
    user.password = password;
    user.display_name = display.answer.value_or(localpart);
    user.shadow_banned = spam.answer == MODKIT_REGISTRATION_SHADOW_BAN;
-   user.admin = app.config().admins.count(user_id) > 0;
+   user.admin = reserved; // reached only with the operator's registration token
    {
       std::lock_guard<std::mutex> lock(app.state().mutex);
       if (app.state().users.count(user_id)) throw MatrixError(400, "M_USER_IN_USE", "User ID already taken.");

@@ -72,10 +72,10 @@ Response put_user(Ctx &ctx) {
       for (const auto &t : current)
          if (std::find(wanted.begin(), wanted.end(), std::make_pair(t.medium, t.address)) == wanted.end())
             remove_threepid(ctx, user_id, t.medium, t.address);
-      for (const auto &[medium, address] : wanted) {
+      for (const auto &want : wanted) { // a pair, not a structured binding: C++17 lambdas cannot capture those
          const bool have = std::any_of(current.begin(), current.end(),
-                                       [&](const ThreePid &t) { return t.medium == medium && t.address == address; });
-         if (!have) add_threepid(ctx, user_id, medium, address);
+                                       [&](const ThreePid &t) { return t.medium == want.first && t.address == want.second; });
+         if (!have) add_threepid(ctx, user_id, want.first, want.second);
       }
    }
    if (body.contains("deactivated")) {
@@ -261,7 +261,7 @@ void add_admin_routes(std::vector<Route> &r) {
    r.push_back({"GET", admin + "/v1/modules", Access::admin, list_modules});
    r.push_back({"POST", admin + "/v1/modules/{module}/reload", Access::admin, reload_module});
    r.push_back({"POST", admin + "/v1/modules/{module}/caches/{cache}/invalidate", Access::admin, invalidate_cache});
-   r.push_back({"GET", "/metrics", Access::open, metrics});
+   r.push_back({"GET", "/metrics", Access::metrics, metrics});
 }
 
 } // namespace chat

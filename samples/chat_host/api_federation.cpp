@@ -31,6 +31,7 @@ Event read_pdu(App &app, const json &pdu, const std::string &origin) {
       e.event_id = optional_string(pdu, "event_id").value_or(app.state().new_id('$'));
       if (app.state().events.count(e.event_id)) throw MatrixError(400, "M_DUPLICATE", "event " + e.event_id + " already seen");
    }
+   app.check_event(e);
    return e;
 }
 

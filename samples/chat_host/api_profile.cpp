@@ -172,10 +172,8 @@ Response sync(Ctx &ctx) {
          const auto m = s.membership(id, ctx.user_id);
          if (m == std::optional<std::string>("join")) {
             auto &list = timelines[id];
-            for (const auto &eid : room.timeline) {
-               const Event &e = s.events[eid];
-               if (e.stream > since && !e.soft_failed) list.push_back(e);
-            }
+            for (const Event *e : s.visible_timeline(id, ctx.user_id))
+               if (e->stream > since) list.push_back(*e);
             if (list.size() > 50) list.erase(list.begin(), list.end() - 50);
          } else if (m == std::optional<std::string>("invite")) {
             for (const auto &[key, eid] : room.state) {

@@ -110,10 +110,25 @@ void invite_user(Ctx &ctx, const std::string &room_id, const std::string &invite
                   {false, true});
 }
 
+// initial_state's shape. Memberships come from the membership endpoints only: the creator could
+// otherwise put anyone into the room (and into their joined rooms).
+void check_initial_state(const json &config) {
+   const json initial_state = config.value("initial_state", json::array());
+   if (!initial_state.is_array()) throw MatrixError(400, "M_BAD_JSON", "initial_state must be an array");
+   for (const auto &e : initial_state) {
+      if (!e.is_object() || !e.value("type", json()).is_string() || !e.value("content", json()).is_object() ||
+          !e.value("state_key", json("")).is_string())
+         throw MatrixError(400, "M_BAD_JSON", "initial_state items need a type, a content object and a string state_key");
+      if (e["type"] == "m.room.member")
+         throw MatrixError(400, "M_INVALID_PARAM", "initial_state cannot hold m.room.member events; use invite");
+   }
+}
+
 Response create_room(Ctx &ctx) {
    App &app = ctx.app;
    ModuleHost &modules = app.modules();
    json config = ctx.body();
+   check_initial_state(config);
    const auto spam = modules.user_may_create_room(ctx.call, ctx.user_id, config);
    app.check(spam, "user_may_create_room");
    refuse_spam(spam, "You are not permitted to create rooms");
@@ -125,6 +140,8 @@ Response create_room(Ctx &ctx) {
    const auto rules = modules.on_create_room(ctx.call, requester, config, ctx.is_admin);
    if (rules.answer == MODKIT_CREATE_ROOM_DENY || rules.outcome.kind == modkit::Outcome::Kind::failed_closed)
       throw MatrixError(403, "M_FORBIDDEN", "Room creation forbidden with these parameters (module '" + rules.module + "')");
+   check_initial_state(config); // again: a module may have edited the request
+   const json initial_state = config.value("initial_state", json::array());
    // From here on the body is what the modules left.
    std::string room_id;
    {
@@ -134,6 +151,8 @@ Response create_room(Ctx &ctx) {
    std::optional<std::string> alias;
    if (config.contains("room_alias_name")) {
       alias = "#" + require_string(config, "room_alias_name") + ":" + app.config().server_name;
+      if (!valid_room_alias(*alias, app.config().limits.max_identifier_length) || alias->find(':') != alias->rfind(':'))
+         throw MatrixError(400, "M_INVALID_PARAM", "Invalid room_alias_name");
       {
          std::lock_guard<std::mutex> lock(app.state().mutex);
          if (app.state().aliases.count(*alias)) throw MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken");
@@ -166,15 +185,18 @@ Response create_room(Ctx &ctx) {
       make_event(app, room_id, ctx.user_id, "m.room.join_rules",
                  {{"join_rule", preset == "public_chat" ? "public" : "invite"}}, ""),
       make_event(app, room_id, ctx.user_id, "m.room.history_visibility", {{"history_visibility", "shared"}}, "")};
-   for (const auto &e : config.value("initial_state", json::array())) {
-      if (!e.is_object() || !e.value("type", json()).is_string() || !e.value("content", json()).is_object())
-         throw MatrixError(400, "M_BAD_JSON", "initial_state items need a type and a content object");
+   for (const auto &e : initial_state) {
       initial.push_back(make_event(app, room_id, ctx.user_id, e["type"], e["content"], e.value("state_key", "")));
    }
    if (config.contains("name"))
       initial.push_back(make_event(app, room_id, ctx.user_id, "m.room.name", {{"name", require_string(config, "name")}}, ""));
    if (config.contains("topic"))
       initial.push_back(make_event(app, room_id, ctx.user_id, "m.room.topic", {{"topic", require_string(config, "topic")}}, ""));
+   // Every event is checked before the room exists, so a refusal leaves nothing behind.
+   for (const auto &e : initial) app.check_event(e);
+   for (const auto &invitee : config.value("invite", json::array()))
+      if (!invitee.is_string() || !valid_user_id(invitee.get<std::string>()))
+         throw MatrixError(400, "M_INVALID_PARAM", "invite must list valid user IDs");
    {
       std::lock_guard<std::mutex> lock(app.state().mutex);
       Room &room = app.state().rooms[room_id];
@@ -374,12 +396,14 @@ Response messages(Ctx &ctx) {
    {
       std::lock_guard<std::mutex> lock(app.state().mutex);
       const State &s = app.state();
-      if (!s.membership(room_id, ctx.user_id)) throw MatrixError(403, "M_FORBIDDEN", "User " + ctx.user_id + " not in room " + room_id);
-      std::vector<const Event *> visible;
-      for (const auto &id : s.rooms.at(room_id).timeline) {
-         const Event &e = s.events.at(id);
-         if (!e.soft_failed) visible.push_back(&e);
-      }
+      // Members, and those who left or were banned (they keep what they could see then), as
+      // Synapse allows; anyone else only in a world-readable room.
+      const auto m = s.membership(room_id, ctx.user_id).value_or("");
+      const Event *hv = s.state_event(room_id, "m.room.history_visibility", "");
+      const bool world_readable = hv && hv->content.value("history_visibility", json()) == "world_readable";
+      if (m != "join" && m != "leave" && m != "ban" && !world_readable)
+         throw MatrixError(403, "M_FORBIDDEN", "User " + ctx.user_id + " not in room " + room_id);
+      const std::vector<const Event *> visible = s.visible_timeline(room_id, ctx.user_id);
       const int64_t n = static_cast<int64_t>(visible.size());
       int64_t from = dir == "b" ? n : 0;
       if (auto f = ctx.query("from")) {

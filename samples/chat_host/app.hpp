@@ -58,6 +58,9 @@ public:
       bool shadow_ban = true;
    };
    std::string send_event(Ctx &ctx, Event event, SendOptions options);
+   // Throws MatrixError unless the event's names fit the Matrix grammar (M_INVALID_PARAM) and the
+   // event as a PDU fits limits.max_event_size (413 M_TOO_LARGE). Called before any module sees it.
+   void check_event(const Event &event) const;
    // Stores an already accepted event and notifies (on_new_event, federation delivery).
    void commit_event(Ctx &ctx, Event event);
    // An event as clients see it, with the modules' unsigned fields. Throws on a module error.

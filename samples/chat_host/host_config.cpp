@@ -4,6 +4,7 @@
 #include "state.hpp"
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 namespace chat {
@@ -24,10 +25,53 @@ const std::set<std::string> known_keys = {"server_name",
                                           "user_directory_search_all_users",
                                           "max_upload_size",
                                           "media_upload_limits",
-                                          "rc_invites"};
+                                          "rc_invites",
+                                          "admin_registration_token",
+                                          "admin_listen",
+                                          "limits"};
 
 // An integer >= 0 (JSON text gives unsigned numbers; JSON built in code may give signed ones).
 bool natural(const nlohmann::json &v) { return v.is_number_integer() && v.get<int64_t>() >= 0; }
+
+bool loopback(const std::string &host) { return host == "127.0.0.1" || host == "::1" || host == "[::1]" || host == "localhost"; }
+
+// "limits": {name: positive integer}; every name is a field of Limits.
+void parse_limits(const nlohmann::json &config, Limits &out, const std::function<void(const std::string &, const std::string &)> &fail) {
+   const std::pair<const char *, uint64_t *> wide[] = {
+      {"max_body_size", &out.max_body_size}, {"max_json_size", &out.max_json_size},
+      {"request_timeout_ms", &out.request_timeout_ms}, {"idle_timeout_ms", &out.idle_timeout_ms},
+      {"write_timeout_ms", &out.write_timeout_ms}};
+   const std::pair<const char *, size_t *> sizes[] = {
+      {"max_request_line", &out.max_request_line}, {"max_header_bytes", &out.max_header_bytes},
+      {"max_header_count", &out.max_header_count}, {"max_connections", &out.max_connections},
+      {"worker_threads", &out.worker_threads}, {"max_json_depth", &out.max_json_depth},
+      {"max_event_size", &out.max_event_size}, {"max_identifier_length", &out.max_identifier_length}};
+   if (!config.is_object()) return fail("/limits", "expected an object of limits, e.g. {\"max_body_size\": 1048576}");
+   for (const auto &[key, value] : config.items()) {
+      uint64_t *into = nullptr;
+      size_t *into_size = nullptr;
+      for (const auto &[name, field] : wide)
+         if (key == name) into = field;
+      for (const auto &[name, field] : sizes)
+         if (key == name) into_size = field;
+      if (!into && !into_size) {
+         fail("/limits/" + key, "unknown limit");
+         continue;
+      }
+      // Bounded above so no arithmetic on a limit can overflow; 2^40 is far above any sane value.
+      if (!natural(value) || value.get<uint64_t>() == 0 || value.get<uint64_t>() > (1ull << 40)) {
+         fail("/limits/" + key, "expected a positive integer, got " + value.dump());
+         continue;
+      }
+      if (into) *into = value.get<uint64_t>();
+      else *into_size = static_cast<size_t>(value.get<uint64_t>());
+   }
+   // The JSON writer recurses once per level: past a few hundred the stack is at risk.
+   if (out.max_json_depth > 512) fail("/limits/max_json_depth", "at most 512");
+   if (out.worker_threads > 256) fail("/limits/worker_threads", "at most 256");
+   if (out.max_identifier_length > 255) fail("/limits/max_identifier_length", "at most 255 (the Matrix spec's limit)");
+}
+
 
 } // namespace
 
@@ -83,6 +127,15 @@ HostConfig parse_host_config(const nlohmann::json &config, const std::string &ba
          else out.admins.insert(id);
       }
    }
+   text("admin_registration_token", out.admin_registration_token);
+   if (config.contains("admin_listen")) {
+      text("admin_listen", out.admin_listen);
+      std::string admin_host;
+      int admin_port = 0;
+      if (!split_listen(out.admin_listen, admin_host, admin_port) || !loopback(admin_host))
+         fail("/admin_listen", "expected a loopback ADDRESS:PORT such as 127.0.0.1:9008, got " + config["admin_listen"].dump());
+   }
+   if (config.contains("limits")) parse_limits(config["limits"], out.limits, fail);
    if (config.contains("max_upload_size")) {
       if (natural(config["max_upload_size"]) && config["max_upload_size"].get<uint64_t>() > 0)
          out.max_upload_size = config["max_upload_size"].get<uint64_t>();

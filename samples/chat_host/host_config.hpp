@@ -3,8 +3,11 @@
 // relative to that object; the host prefixes them with /modkit when it reports them.
 //
 //   {"server_name": "example.org", "listen": "127.0.0.1:8008", "admins": ["@admin:example.org"],
+//    "admin_registration_token": "...", "admin_listen": "127.0.0.1:9008", "limits": {...},
 //    "modkit": {"module_path": ["modules"], "modules": [{"module": "spam_filter", "config": {}}]}}
 #pragma once
+
+#include "limits.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -24,7 +27,14 @@ struct RateLimitConfig {
 struct HostConfig {
    std::string server_name = "example.org";
    std::string listen = "127.0.0.1:8008";
+   // User IDs reserved for the operator: registering one needs admin_registration_token (the
+   // m.login.registration_token stage), and only that registration makes an admin.
    std::set<std::string> admins;
+   std::string admin_registration_token; // empty: reserved names cannot be registered
+   // When set, /metrics and the admin API are served only here (a loopback address), /metrics
+   // without a token; when empty, both need a server admin's token on the client listener.
+   std::string admin_listen;
+   Limits limits;
    nlohmann::json modkit = {{"modules", nlohmann::json::array()}};
    std::string base_dir;                 // the config file's directory (relative module_path)
    bool enable_registration = true;

@@ -1,77 +1,308 @@
-// http_server.cpp - cpp-httplib requests in, router responses out.
+// http_server.cpp - connections on one Boost.Asio I/O thread, handlers on a bounded worker pool.
+//
+// Ownership and threads. Impl::io runs on the one thread that called run(); every Connection,
+// Impl::connections and the acceptor are touched only there, so they need no lock. A request is
+// handed to Impl::workers (asio::thread_pool, Limits::worker_threads threads) by value; the worker
+// runs the router, which takes the state's own locks, and posts the serialised response back to
+// io, where the Connection writes it. A connection reads its next request only after it has
+// written the last response, so pipelined requests are answered in order, one at a time, and a
+// connection never holds more than one worker. Slow or idle clients hold no worker at all: they
+// cost a socket, a timer and a buffer bounded by the head and body limits, until their deadline.
 #include "http_server.hpp"
 
 #include "app.hpp"
+#include "http_request.hpp"
 
-#include <httplib.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
 
-#include <algorithm>
-#include <cctype>
+#include <atomic>
+#include <chrono>
 
 namespace chat {
 
-struct HttpServer::Impl {
-   App &app;
-   httplib::Server server;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
 
-   explicit Impl(App &a) : app(a) {
-      // Big enough for the largest upload the host accepts; httplib answers 413 above it.
-      server.set_payload_max_length(static_cast<size_t>(app.config().max_upload_size) + 64 * 1024);
-      server.set_read_timeout(30, 0);
-      server.set_write_timeout(30, 0);
-      // Without it, Nagle's algorithm holds each kept-alive response back for the client's
-      // delayed ACK: 40 ms per request.
-      server.set_tcp_nodelay(true);
-      auto handler = [this](const httplib::Request &req, httplib::Response &res) { serve(req, res); };
-      const char *any = R"(/.*)";
-      server.Get(any, handler);
-      server.Post(any, handler);
-      server.Put(any, handler);
-      server.Delete(any, handler);
-      server.Options(any, handler);
+namespace {
+
+const char *reason(int status) {
+   switch (status) {
+   case 100: return "Continue";
+   case 200: return "OK";
+   case 201: return "Created";
+   case 204: return "No Content";
+   case 301: return "Moved Permanently";
+   case 302: return "Found";
+   case 304: return "Not Modified";
+   case 400: return "Bad Request";
+   case 401: return "Unauthorized";
+   case 403: return "Forbidden";
+   case 404: return "Not Found";
+   case 405: return "Method Not Allowed";
+   case 408: return "Request Timeout";
+   case 409: return "Conflict";
+   case 413: return "Content Too Large";
+   case 414: return "URI Too Long";
+   case 429: return "Too Many Requests";
+   case 431: return "Request Header Fields Too Large";
+   case 500: return "Internal Server Error";
+   case 502: return "Bad Gateway";
+   case 503: return "Service Unavailable";
+   case 505: return "HTTP Version Not Supported";
+   default: return "Status";
    }
-
-   void serve(const httplib::Request &req, httplib::Response &res) {
-      Request r;
-      r.method = req.method;
-      // The raw target keeps percent-escapes: the router decodes each path parameter once.
-      const std::string target = req.target.empty() ? req.path : req.target;
-      const auto q = target.find('?');
-      r.path = target.substr(0, q);
-      r.raw_query = q == std::string::npos ? "" : target.substr(q + 1);
-      r.query = parse_query(r.raw_query);
-      for (const auto &[name, value] : req.headers) {
-         std::string lower = name;
-         std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-         r.headers[lower] = value;
-      }
-      r.body = req.body;
-      r.remote_addr = req.remote_addr;
-      Response out = app.router().handle(r);
-      res.status = out.status;
-      for (const auto &[name, value] : out.headers) res.set_header(name.c_str(), value);
-      res.set_content(out.body, out.content_type.c_str());
-   }
-};
-
-HttpServer::HttpServer(App &app) : impl_(std::make_unique<Impl>(app)) {}
-HttpServer::~HttpServer() { stop(); }
-
-int HttpServer::bind(const std::string &host, int port) {
-   if (port == 0) {
-      const int bound = impl_->server.bind_to_any_port(host);
-      if (bound <= 0) throw std::runtime_error("cannot listen on " + host + " (any port)");
-      return bound;
-   }
-   if (!impl_->server.bind_to_port(host, port))
-      throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
-   return port;
 }
 
-bool HttpServer::run() { return impl_->server.listen_after_bind(); }
+// A header a module set can still not split the response: names are tokens, values have no
+// line breaks, and framing headers are the server's alone.
+bool safe_header(const std::string &name, const std::string &value) {
+   static const std::string token = "!#$%&'*+-.^_`|~";
+   if (name.empty()) return false;
+   for (const char c : name)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && token.find(c) == std::string::npos) return false;
+   if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) return false;
+   std::string lower = name;
+   for (char &c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+   return lower != "content-length" && lower != "transfer-encoding" && lower != "connection" && lower != "content-type";
+}
+
+std::string serialize(const Response &r, bool keep_alive) {
+   const int status = r.status >= 100 && r.status <= 599 ? r.status : 500;
+   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
+   const bool type_ok = safe_header("x", r.content_type);
+   out += "Content-Type: " + (type_ok ? r.content_type : std::string("application/octet-stream")) + "\r\n";
+   for (const auto &[name, value] : r.headers)
+      if (safe_header(name, value)) out += name + ": " + value + "\r\n";
+   out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+   out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+   return out + r.body;
+}
+
+Response refusal_response(const HttpRefusal &refusal) {
+   return json_response({{"errcode", refusal.errcode}, {"error", refusal.message}}, refusal.status);
+}
+
+// Everything the server shares with its connections (HttpServer::Impl, which is private).
+struct Server {
+   App &app;
+   const Limits &limits;
+   const bool admin_listener;
+   asio::io_context io{1};
+   tcp::acceptor acceptor{io};
+   asio::steady_timer accept_retry{io};
+   size_t connections = 0; // open connections; I/O thread only
+   asio::thread_pool workers;
+   std::atomic<bool> stopped{false};
+
+   Server(App &a, bool admin)
+      : app(a), limits(a.config().limits), admin_listener(admin), workers(a.config().limits.worker_threads) {}
+
+   void accept();
+};
+
+using Clock = std::chrono::steady_clock;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+   Connection(Server &server, tcp::socket socket)
+      : server_(server), socket_(std::move(socket)), timer_(server.io),
+        reader_(server.limits, server.app.config().max_upload_size) {
+      boost::system::error_code ec;
+      const auto peer = socket_.remote_endpoint(ec);
+      remote_ = ec ? "unknown" : peer.address().to_string();
+      socket_.set_option(tcp::no_delay(true), ec); // else Nagle holds each kept-alive response ~40 ms
+   }
+
+   void start() { next_request(); }
+
+private:
+   void arm(uint64_t ms) {
+      timer_.expires_after(std::chrono::milliseconds(ms));
+      timer_.async_wait([self = shared_from_this()](const boost::system::error_code &ec) {
+         if (!ec) self->close(); // the deadline passed: the client is too slow or gone
+      });
+   }
+
+   void next_request() {
+      reader_.reset();
+      deadline_armed_ = false;
+      arm(server_.limits.idle_timeout_ms);
+      parse();
+   }
+
+   void parse() {
+      if (closed_) return;
+      const auto progress = reader_.feed(buffer_);
+      if (reader_.started() && !deadline_armed_) {
+         deadline_armed_ = true; // from the first byte, the whole request must arrive in time
+         arm(server_.limits.request_timeout_ms);
+      }
+      switch (progress) {
+      case HttpRequestReader::Progress::need_more: return read();
+      case HttpRequestReader::Progress::head_done:
+         if (reader_.expects_continue()) return write("HTTP/1.1 100 Continue\r\n\r\n", After::parse);
+         return parse();
+      case HttpRequestReader::Progress::done: return handle();
+      case HttpRequestReader::Progress::refused:
+         return write(serialize(refusal_response(reader_.refusal()), false), After::drain);
+      }
+   }
+
+   void read() {
+      const size_t old = buffer_.size();
+      buffer_.resize(old + 16 * 1024);
+      socket_.async_read_some(asio::buffer(&buffer_[old], 16 * 1024),
+                              [self = shared_from_this(), old](const boost::system::error_code &ec, size_t n) {
+                                 self->buffer_.resize(old + n);
+                                 if (ec) return self->close();
+                                 self->parse();
+                              });
+   }
+
+   void handle() {
+      timer_.cancel();
+      auto request = std::make_shared<Request>(reader_.request(remote_));
+      request->admin_listener = server_.admin_listener;
+      const bool keep_alive = reader_.keep_alive();
+      asio::post(server_.workers, [self = shared_from_this(), request, keep_alive] {
+         std::string wire;
+         try {
+            wire = serialize(self->server_.app.router().handle(*request), keep_alive);
+         } catch (...) { // the router answers every error itself; this is out of memory or worse
+            wire = serialize(json_response({{"errcode", "M_UNKNOWN"}, {"error", "Internal server error"}}, 500), false);
+         }
+         asio::post(self->server_.io, [self, wire = std::move(wire), keep_alive]() mutable {
+            self->write(std::move(wire), keep_alive ? After::next : After::close);
+         });
+      });
+   }
+
+   enum class After { parse, next, close, drain };
+
+   void write(std::string wire, After after) {
+      if (closed_) return;
+      out_ = std::move(wire);
+      if (after != After::parse) arm(server_.limits.write_timeout_ms);
+      asio::async_write(socket_, asio::buffer(out_),
+                        [self = shared_from_this(), after](const boost::system::error_code &ec, size_t) {
+                           if (ec) return self->close();
+                           switch (after) {
+                           case After::parse: return self->parse();
+                           case After::next: return self->next_request();
+                           case After::close: return self->close();
+                           case After::drain: return self->drain();
+                           }
+                        });
+   }
+
+   // After a refusal: stop sending, then read and drop what the client still sends for a moment,
+   // so closing does not reset the connection before the client has read the answer.
+   void drain() {
+      boost::system::error_code ec;
+      socket_.shutdown(tcp::socket::shutdown_send, ec);
+      arm(std::min<uint64_t>(server_.limits.request_timeout_ms, 1000));
+      buffer_.resize(16 * 1024);
+      socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](const boost::system::error_code &e, size_t) {
+         if (e) return self->close();
+         self->drain_more();
+      });
+   }
+   void drain_more() {
+      if (closed_) return;
+      socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](const boost::system::error_code &e, size_t) {
+         if (e) return self->close();
+         self->drain_more();
+      });
+   }
+
+   void close() {
+      if (closed_) return;
+      closed_ = true;
+      timer_.cancel();
+      boost::system::error_code ec;
+      socket_.shutdown(tcp::socket::shutdown_both, ec);
+      socket_.close(ec);
+      --server_.connections;
+   }
+
+   Server &server_;
+   tcp::socket socket_;
+   asio::steady_timer timer_;
+   HttpRequestReader reader_;
+   std::string remote_, buffer_, out_;
+   bool deadline_armed_ = false, closed_ = false;
+};
+
+void Server::accept() {
+   acceptor.async_accept([this](const boost::system::error_code &ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      if (ec) { // out of descriptors, most likely: wait a little rather than spin
+         accept_retry.expires_after(std::chrono::milliseconds(50));
+         accept_retry.async_wait([this](const boost::system::error_code &e) {
+            if (!e) accept();
+         });
+         return;
+      }
+      if (connections >= limits.max_connections) {
+         boost::system::error_code ignored;
+         socket.close(ignored); // at the bound: refuse at once rather than queue
+      } else {
+         ++connections;
+         std::make_shared<Connection>(*this, std::move(socket))->start();
+      }
+      accept();
+   });
+}
+
+} // namespace
+
+struct HttpServer::Impl : Server {
+   using Server::Server;
+};
+
+HttpServer::HttpServer(App &app, bool admin_listener) : impl_(std::make_unique<Impl>(app, admin_listener)) {}
+
+HttpServer::~HttpServer() {
+   stop();
+   impl_->workers.join();
+}
+
+int HttpServer::bind(const std::string &host, int port) {
+   boost::system::error_code ec;
+   const auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+   if (ec) throw std::runtime_error("cannot listen on " + host + ": not an IP address");
+   const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+   tcp::acceptor &a = impl_->acceptor;
+   a.open(endpoint.protocol(), ec);
+   if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+   if (!ec) a.bind(endpoint, ec);
+   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+   if (ec) throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+   impl_->accept();
+   return a.local_endpoint().port();
+}
+
+bool HttpServer::run() {
+   try {
+      impl_->io.run();
+      return true;
+   } catch (const std::exception &e) {
+      impl_->app.log(MODKIT_LOG_ERROR, std::string("HTTP server stopped: ") + e.what());
+      return false;
+   }
+}
 
 void HttpServer::stop() {
-   if (impl_) impl_->server.stop();
+   if (!impl_ || impl_->stopped.exchange(true)) return;
+   asio::post(impl_->io, [impl = impl_.get()] {
+      boost::system::error_code ignored;
+      impl->acceptor.close(ignored);
+   });
+   impl_->io.stop();
 }
 
 } // namespace chat

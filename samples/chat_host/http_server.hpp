@@ -1,5 +1,6 @@
 // http_server.hpp - serves the router (built-in endpoints, module web resources, /metrics) over
-// HTTP with cpp-httplib.
+// HTTP/1.1: one I/O thread (Boost.Asio) reads and writes every connection, a bounded pool of
+// workers runs the router's synchronous handlers. docs/chat-host.md says why it is built so.
 #pragma once
 
 #include <memory>
@@ -11,7 +12,9 @@ class App;
 
 class HttpServer {
 public:
-   explicit HttpServer(App &app);
+   // admin_listener: requests are marked as arriving on the loopback admin listener
+   // (host_config: admin_listen), where /metrics needs no token.
+   explicit HttpServer(App &app, bool admin_listener = false);
    ~HttpServer();
    HttpServer(const HttpServer &) = delete;
    HttpServer &operator=(const HttpServer &) = delete;
@@ -20,7 +23,7 @@ public:
    int bind(const std::string &host, int port);
    // Serves until stop(); returns false if the server failed.
    bool run();
-   // Stops run() from another thread; in-flight requests finish first.
+   // Stops run() from another thread; handlers already running finish first.
    void stop();
 
 private:

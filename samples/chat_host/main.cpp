@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <pthread.h>
 #include <thread>
 
@@ -41,15 +42,27 @@ int serve(chat::App &app, const std::string &listen) {
       return 2;
    }
    chat::HttpServer server(app);
+   // The admin listener: /metrics and the admin API, on loopback only (host_config checks it).
+   std::unique_ptr<chat::HttpServer> admin;
+   std::string admin_host;
+   int admin_port = 0;
    try {
       port = server.bind(host, port);
+      if (!app.config().admin_listen.empty() && chat::split_listen(app.config().admin_listen, admin_host, admin_port)) {
+         admin = std::make_unique<chat::HttpServer>(app, true);
+         admin_port = admin->bind(admin_host, admin_port);
+      }
    } catch (const std::exception &e) {
       std::fprintf(stderr, "modkit-chat-host: %s\n", e.what());
       return 1;
    }
    std::fprintf(stderr, "modkit-chat-host: %s serving on http://%s:%d\n", app.config().server_name.c_str(),
                 host.c_str(), port);
+   if (admin) std::fprintf(stderr, "modkit-chat-host: admin API and /metrics on http://%s:%d\n", admin_host.c_str(), admin_port);
    std::thread worker([&] { server.run(); });
+   std::thread admin_worker([&] {
+      if (admin) admin->run();
+   });
    sigset_t signals;
    sigemptyset(&signals);
    sigaddset(&signals, SIGINT);
@@ -68,7 +81,9 @@ int serve(chat::App &app, const std::string &listen) {
    }
    std::fprintf(stderr, "modkit-chat-host: shutting down\n");
    server.stop();
+   if (admin) admin->stop();
    worker.join();
+   admin_worker.join();
    return 0; // the App's destructor unloads the modules in reverse order
 }
 

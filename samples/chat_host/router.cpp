@@ -2,6 +2,8 @@
 #include "router.hpp"
 
 #include "app.hpp"
+#include "identifiers.hpp"
+#include "json_limits.hpp"
 
 #include <fmt/format.h>
 
@@ -63,48 +65,13 @@ std::vector<Route> &routes() {
 Response json_response(const json &body, int status) {
    Response r;
    r.status = status;
-   r.body = body.dump();
+   r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
    return r;
-}
-
-std::string percent_decode(const std::string &text) {
-   std::string out;
-   for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-          std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-         out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-         i += 2;
-      } else {
-         out += text[i];
-      }
-   }
-   return out;
-}
-
-std::map<std::string, std::string> parse_query(const std::string &raw) {
-   std::map<std::string, std::string> out;
-   size_t i = 0;
-   while (i < raw.size()) {
-      size_t amp = raw.find('&', i);
-      if (amp == std::string::npos) amp = raw.size();
-      const std::string pair = raw.substr(i, amp - i);
-      const size_t eq = pair.find('=');
-      std::string key = pair.substr(0, eq), value = eq == std::string::npos ? "" : pair.substr(eq + 1);
-      for (auto *s : {&key, &value})
-         for (char &c : *s)
-            if (c == '+') c = ' ';
-      if (!key.empty()) out.emplace(percent_decode(key), percent_decode(value));
-      i = amp + 1;
-   }
-   return out;
 }
 
 const json &Ctx::body() {
    if (!body_) {
-      json parsed = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
-      if (parsed.is_discarded()) throw MatrixError(400, "M_NOT_JSON", "Content not JSON.");
-      if (!parsed.is_object()) throw MatrixError(400, "M_BAD_JSON", "Content must be a JSON object.");
-      body_ = std::move(parsed);
+      body_ = parse_json_body(req.body, app.config().limits);
    }
    return *body_;
 }
@@ -133,12 +100,15 @@ Response Router::handle(const Request &request) {
    ctx.call.trace = &ctx.trace;
    Response response;
    try {
+      check_request_text(request);
       response = dispatch(request, ctx);
    } catch (const MatrixError &e) {
       response = error_response(e.status(), e.errcode(), e.what(), e.extra());
    } catch (const json::exception &e) {
-      // A body field of the wrong type, caught where the handler read it.
-      response = error_response(400, "M_BAD_JSON", std::string("Invalid request body: ") + e.what());
+      // A body field of the wrong type, caught where the handler read it. The library's text
+      // stays in the log: responses never carry internal exception text.
+      app_.log(MODKIT_LOG_INFO, fmt::format("{} {}: bad body: {}", request.method, request.path, e.what()));
+      response = error_response(400, "M_BAD_JSON", "Invalid request body: a field is missing or has the wrong type");
    } catch (const std::exception &e) {
       app_.log(MODKIT_LOG_ERROR, fmt::format("{} {} failed: {}", request.method, request.path, e.what()));
       response = error_response(500, "M_UNKNOWN", "Internal server error");
@@ -167,6 +137,11 @@ Response Router::dispatch(const Request &request, Ctx &ctx) {
       ctx.params = std::move(params);
       break;
    }
+   // Before anything is looked up, stored or handed to a module.
+   check_path_params(ctx.params, app_.config().limits);
+   if (found && (found->access == Access::admin || found->access == Access::metrics) &&
+       !app_.config().admin_listen.empty() && !request.admin_listener)
+      found = nullptr, path_known = false; // served on the loopback admin listener only
 
    // The access token: "Authorization: Bearer ..." or ?access_token=.
    std::optional<std::string> token;
@@ -182,7 +157,9 @@ Response Router::dispatch(const Request &request, Ctx &ctx) {
          ctx.device_id = device->second.device_id;
          ctx.access_token = *token;
          auto user = state.users.find(ctx.user_id);
-         ctx.is_admin = app_.config().admins.count(ctx.user_id) || (user != state.users.end() && user->second.admin);
+         // Only the account's flag: a name listed in the config's admins is reserved for the operator
+         // (api_account.cpp), never made an admin by whoever registers it first.
+         ctx.is_admin = user != state.users.end() && user->second.admin;
       }
    }
 
@@ -208,6 +185,7 @@ Response Router::dispatch(const Request &request, Ctx &ctx) {
       throw MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request");
    }
 
+   if (found->access == Access::metrics && request.admin_listener) return found->handler(ctx);
    if (found->access != Access::open) {
       if (!token) throw MatrixError(401, "M_MISSING_TOKEN", "Missing access token");
       if (ctx.user_id.empty()) throw MatrixError(401, "M_UNKNOWN_TOKEN", "Unknown access token", {{"soft_logout", false}});
@@ -225,7 +203,7 @@ Response Router::dispatch(const Request &request, Ctx &ctx) {
          }
          if (is_expired) throw MatrixError(403, "ORG_MATRIX_EXPIRED_ACCOUNT", "User account has expired");
       }
-      if (found->access == Access::admin && !ctx.is_admin)
+      if ((found->access == Access::admin || found->access == Access::metrics) && !ctx.is_admin)
          throw MatrixError(403, "M_FORBIDDEN", "You are not a server admin");
    }
    return found->handler(ctx);

@@ -3,6 +3,8 @@
 // HTTP server and the scenario runner both go through it.
 #pragma once
 
+#include "matrix_error.hpp"
+#include "request.hpp"
 #include "trace.hpp"
 
 #include <nlohmann/json.hpp>
@@ -20,16 +22,6 @@ using json = nlohmann::json;
 class App;
 struct Device;
 
-struct Request {
-   std::string method = "GET";
-   std::string path = "/";
-   std::string raw_query;                      // without '?'
-   std::map<std::string, std::string> query;   // decoded
-   std::map<std::string, std::string> headers; // lower-case names
-   std::string body;
-   std::string remote_addr = "127.0.0.1";
-};
-
 struct Response {
    int status = 200;
    std::string content_type = "application/json";
@@ -38,26 +30,12 @@ struct Response {
    Trace trace;
 };
 
-// A Matrix error: {"errcode": ..., "error": ...} with an HTTP status.
-class MatrixError : public std::runtime_error {
-public:
-   MatrixError(int status, std::string errcode, const std::string &message, json extra = json::object())
-      : std::runtime_error(message), status_(status), errcode_(std::move(errcode)), extra_(std::move(extra)) {}
-   int status() const { return status_; }
-   const std::string &errcode() const { return errcode_; }
-   const json &extra() const { return extra_; }
-
-private:
-   int status_;
-   std::string errcode_;
-   json extra_;
-};
-
 enum class Access {
    open,          // no access token needed
    user,          // a valid token; is_user_expired is asked
    user_expired,  // a valid token; expired accounts allowed (logout, renewal mail)
    admin,         // a server admin's token
+   metrics,       // open on the loopback admin listener; elsewhere a server admin's token
 };
 
 // One request being handled.
@@ -72,7 +50,7 @@ struct Ctx {
    CallContext call;
    Trace trace;
 
-   // The body as a JSON object; M_NOT_JSON otherwise.
+   // The body as a JSON object, within the config's limits (parse_json_body).
    const json &body();
    std::string param(const std::string &name) const { return params.at(name); }
    std::optional<std::string> query(const std::string &name) const;
@@ -112,8 +90,7 @@ void add_media_routes(std::vector<Route> &);
 void add_admin_routes(std::vector<Route> &);
 void add_federation_routes(std::vector<Route> &);
 
+// Never throws on content: a string that is not UTF-8 is written with U+FFFD, never refused.
 Response json_response(const json &body, int status = 200);
-std::string percent_decode(const std::string &text);
-std::map<std::string, std::string> parse_query(const std::string &raw);
 
 } // namespace chat

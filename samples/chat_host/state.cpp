@@ -97,6 +97,49 @@ std::string State::join_rule(const std::string &room_id) const {
    return e ? e->content.value("join_rule", std::string("invite")) : "invite";
 }
 
+namespace {
+
+// More permissive first: the order the spec lists them in.
+int openness(const std::string &visibility) {
+   if (visibility == "world_readable") return 3;
+   if (visibility == "shared") return 2;
+   if (visibility == "invited") return 1;
+   return visibility == "joined" ? 0 : -1;
+}
+
+} // namespace
+
+std::vector<const Event *> State::visible_timeline(const std::string &room_id, const std::string &user_id) const {
+   std::vector<const Event *> out;
+   auto room = rooms.find(room_id);
+   if (room == rooms.end()) return out;
+   const bool joined_now = membership(room_id, user_id) == std::optional<std::string>("join");
+   std::string member, visibility = "shared"; // the state before each event
+   for (const auto &id : room->second.timeline) {
+      auto found = events.find(id);
+      if (found == events.end()) continue;
+      const Event &e = found->second;
+      const bool own_membership = e.type == "m.room.member" && e.state_key == user_id;
+      const bool visibility_change = e.type == "m.room.history_visibility" && e.state_key == std::optional<std::string>("");
+      const std::string next_member = own_membership ? e.content.value("membership", std::string()) : member;
+      std::string next_visibility = visibility;
+      if (visibility_change) {
+         const json v = e.content.value("history_visibility", json());
+         if (v.is_string() && openness(v.get<std::string>()) >= 0) next_visibility = v.get<std::string>();
+      }
+      // A user's own membership event is judged by the new membership; a visibility change by
+      // the more permissive of the old and new values (Synapse's rules).
+      const std::string &m = own_membership ? next_member : member;
+      const std::string &v = openness(next_visibility) > openness(visibility) ? next_visibility : visibility;
+      const bool visible = v == "world_readable" || m == "join" || (v == "invited" && m == "invite") ||
+                           (v == "shared" && joined_now);
+      if (visible && !e.soft_failed) out.push_back(&e);
+      member = next_member;
+      visibility = next_visibility;
+   }
+   return out;
+}
+
 std::set<std::string> State::rooms_of(const std::string &user_id) const {
    std::set<std::string> out;
    for (const auto &[id, room] : rooms) {
@@ -129,26 +172,6 @@ void State::index_user(const User &user) {
    std::string text = user.user_id + " " + user.display_name;
    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
    directory[user.user_id] = text;
-}
-
-std::string server_of(const std::string &id) {
-   const auto colon = id.find(':');
-   return colon == std::string::npos ? std::string() : id.substr(colon + 1);
-}
-
-bool valid_localpart(const std::string &localpart) {
-   if (localpart.empty() || localpart.size() > 255) return false;
-   return std::all_of(localpart.begin(), localpart.end(), [](unsigned char c) {
-      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '=' || c == '-' ||
-             c == '/' || c == '+';
-   });
-}
-
-bool valid_user_id(const std::string &user_id) {
-   if (user_id.size() < 4 || user_id[0] != '@') return false;
-   const auto colon = user_id.find(':');
-   if (colon == std::string::npos || colon + 1 >= user_id.size()) return false;
-   return valid_localpart(user_id.substr(1, colon - 1));
 }
 
 } // namespace chat

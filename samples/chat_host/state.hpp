@@ -6,6 +6,8 @@
 // checked before calling modules it checks again when it commits.
 #pragma once
 
+#include "identifiers.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -131,6 +133,12 @@ public:
    // Stores an accepted event (state too) and gives it a stream position.
    void append(Event event);
    std::string join_rule(const std::string &room_id) const;
+   // The room's timeline events user_id may read, oldest first, by m.room.history_visibility at
+   // each event (default "shared") and the user's membership then, as Synapse decides: "joined"
+   // shows events while joined; "invited" also while invited; "shared" also, to a member who is
+   // joined now, events from before they joined; "world_readable" shows all. Events after a
+   // user left stay hidden. Soft-failed events never show.
+   std::vector<const Event *> visible_timeline(const std::string &room_id, const std::string &user_id) const;
    std::set<std::string> rooms_of(const std::string &user_id) const; // rooms joined
    bool share_room(const std::string &a, const std::string &b) const;
    std::optional<std::string> user_for_threepid(const std::string &medium, const std::string &address) const;
@@ -141,10 +149,5 @@ private:
    uint64_t stream_ = 0;
    uint64_t ids_ = 0;
 };
-
-// Server name of a Matrix ID ("@a:example.org" -> "example.org"); empty when malformed.
-std::string server_of(const std::string &id);
-bool valid_localpart(const std::string &localpart);
-bool valid_user_id(const std::string &user_id);
 
 } // namespace chat

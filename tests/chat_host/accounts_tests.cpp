@@ -79,7 +79,7 @@ TEST_CASE("deactivation, third-party identifiers and profile updates reach the t
                                                  {"on_add_user_third_party_identifier", nullptr}, {"on_remove_user_third_party_identifier", nullptr},
                                                  {"on_threepid_bind", nullptr}, {"on_profile_update", nullptr}}}}),
               probe("chat_b", "b", {{"answers", {{"check_can_deactivate_user", {{"@keep:example.org", false}}}}}})});
-   const std::string admin = host.user("admin");
+   const std::string admin = host.admin();
    const std::string alice = host.user("alice");
    host.clear();
    CHECK(host.request("PUT", "/_synapse/admin/v2/users/@alice:example.org",
@@ -109,7 +109,7 @@ TEST_CASE("deactivation, third-party identifiers and profile updates reach the t
 TEST_CASE("legacy account validity hooks serve the renewal and admin endpoints") {
    Host host({probe("chat_a", "a", {{"answers", {{"on_legacy_send_mail", nullptr}, {"on_legacy_renew", {{"token", "r1"}, {"expiration_ts", 42}}},
                                                  {"on_legacy_admin_request", 7}}}})});
-   const std::string admin = host.user("admin");
+   const std::string admin = host.admin();
    CHECK(host.request("POST", "/_matrix/client/unstable/account_validity/send_mail", json::object(), admin).status == 200);
    const auto renew = host.request("GET", "/_matrix/client/unstable/account_validity/renew?token=r1");
    CHECK(Host::body(renew)["expiration_ts"] == 42);
@@ -209,7 +209,7 @@ TEST_CASE("presence: routed to room members and to whom the modules add") {
 
 TEST_CASE("background updates run in batches the controller paces") {
    Host host({probe("chat_a", "a", {{"answers", {{"on_update", 5}, {"default_batch_size", 1}, {"min_batch_size", 1}}}})});
-   const std::string admin = host.user("admin");
+   const std::string admin = host.admin();
    for (const char *u : {"b", "c", "d"}) host.user(u);
    const auto r = host.request("POST", "/_synapse/admin/v1/background_updates/start_job", {{"job_name", "regenerate_directory"}}, admin);
    REQUIRE(r.status == 200);
@@ -228,7 +228,7 @@ TEST_CASE("inbound federation: dropped, soft-failed, rejected or accepted; invit
    Host host({probe("chat_a", "a", {{"answers", {{"should_drop_federated_event", false}, {"check_event_for_spam", {{"if_contains", "spam"}, {"result", 1}}},
                                                  {"check_event_allowed", 0}, {"federated_user_may_invite", 0}, {"user_may_invite", 0},
                                                  {"check_can_shutdown_room", true}}}})});
-   const std::string admin = host.user("admin");
+   const std::string admin = host.admin();
    const std::string bob = host.user("bob");
    const json invite = {{"event", {{"room_id", "!far:other.org"}, {"sender", "@zoe:other.org"}, {"type", "m.room.member"},
                                    {"state_key", "@bob:example.org"}, {"content", {{"membership", "invite"}}}}}};

@@ -41,7 +41,8 @@ TEST_CASE("every callback of every category is reached by some request") {
       {"get_media_upload_limits_for_user", nullptr}, {"on_media_upload_limit_exceeded", nullptr},
       {"get_ratelimit_override_for_user", nullptr}, {"on_event_delivered_over_federation", nullptr}};
    Host host({probe("chat_a", "a", {{"answers", answers}})},
-             {{"media_upload_limits", {{{"max_bytes", 10}, {"time_period_ms", 60000}}}}, {"user_directory_search_all_users", true}});
+             {{"media_upload_limits", {{{"max_bytes", 10}, {"time_period_ms", 60000}}}}, {"user_directory_search_all_users", true},
+              {"admins", {"@root:example.org"}}});
    const std::string c = "/_matrix/client/v3";
    auto ok = [&](const chat::Response &r) {
       CHECK_MESSAGE(r.status < 300, r.body);
@@ -49,6 +50,8 @@ TEST_CASE("every callback of every category is reached by some request") {
    };
    const json email = {{"type", "m.login.email.identity"}, {"threepid", {{"medium", "email"}, {"address", "admin@example.org"}}}};
    const std::string admin = ok(host.request("POST", c + "/register", {{"username", "admin"}, {"password", "pw"}, {"auth", email}}))["access_token"];
+   // "admin" registers as anyone does; the operator's account (reserved in the config) promotes it.
+   ok(host.request("PUT", "/_synapse/admin/v2/users/@admin:example.org", {{"admin", true}}, host.admin("root")));
    ok(host.request("POST", c + "/login", {{"type", "org.example.key"}, {"key", "k"}}));
    ok(host.request("POST", c + "/login", {{"type", "m.login.password"}, {"identifier", {{"type", "m.id.thirdparty"}, {"medium", "email"}, {"address", "admin@example.org"}}}, {"password", "pw"}}));
    const std::string room = ok(host.request("POST", c + "/createRoom", {{"room_alias_name", "r"}, {"visibility", "public"}}, admin))["room_id"];

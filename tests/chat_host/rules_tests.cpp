@@ -116,7 +116,7 @@ TEST_CASE("reloading a module keeps the host running and re-checks the rules") {
    e.content = "{}";
    CHECK(host.modules().check_event_for_spam(ctx, e).answer == MODKIT_SPAM_FORBIDDEN);
    CHECK(host.modules().reload("nope") == std::vector<std::string>{"no module named 'nope'"});
-   const std::string admin = host.user("admin");
+   const std::string admin = host.admin();
    const auto r = host.request("POST", "/_synapse/admin/v1/modules/chat_a/reload", json::object(), admin);
    CHECK(r.status == 200);
    CHECK(host.request("POST", "/_synapse/admin/v1/modules/nope/reload", json::object(), admin).status == 404);

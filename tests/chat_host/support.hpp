@@ -25,6 +25,7 @@ struct Host {
    explicit Host(std::initializer_list<json> modules, const json &extra = json::object()) {
       json config = {{"server_name", "example.org"},
                      {"admins", {"@admin:example.org"}},
+                     {"admin_registration_token", "operator-token"},
                      {"modkit", {{"module_path", {fixture_dir()}}, {"modules", json(std::vector<json>(modules))}}}};
       config.update(extra);
       app = std::make_unique<chat::App>(chat::parse_host_config(config, "."),
@@ -80,6 +81,14 @@ struct Host {
    std::string user(const std::string &localpart) {
       const auto r = request("POST", "/_matrix/client/v3/register",
                              {{"username", localpart}, {"password", "pw-" + localpart}, {"auth", {{"type", "m.login.dummy"}}}});
+      REQUIRE_MESSAGE(r.status == 200, r.body);
+      return body(r)["access_token"];
+   }
+   // Registers a name the config reserves for an admin, with the operator's token.
+   std::string admin(const std::string &localpart = "admin") {
+      const auto r = request("POST", "/_matrix/client/v3/register",
+                             {{"username", localpart}, {"password", "pw-" + localpart},
+                              {"auth", {{"type", "m.login.registration_token"}, {"token", "operator-token"}}}});
       REQUIRE_MESSAGE(r.status == 200, r.body);
       return body(r)["access_token"];
    }

@@ -62,7 +62,7 @@ TEST_CASE("a failing web handler answers 500 without the module's message") {
 
 TEST_CASE("caches: the admin API invalidates one key or all, and the host counts hits and misses") {
    Host host({probe("chat_a", "a", {{"answers", {{"check_event_for_spam", 0}}}, {"cache", "verdicts"}})});
-   const std::string admin = host.user("admin");
+   const std::string admin = host.admin();
    const std::string room = host.room(admin);
    host.say(admin, room, "one");
    host.say(admin, room, "one");
