@@ -272,36 +272,15 @@ private:
    std::thread thread_;
 };
 
-void BM_guarded_first(benchmark::State &state) {
-   DispatchHost &h = DispatchHost::get(static_cast<int>(state.range(0)));
-   modkit_loader_reader *reader = h.loader->reader();
-   Reloader reloader(*h.loader);
-   {
-      Allocs allocs(state);
-      for (auto _ : state) {
-         modkit::ReadGuard guard(reader);
-         modkit_spam_result answer = MODKIT_NOT_SPAM;
-         benchmark::DoNotOptimize(dispatch_first(guard.slot<kCheck>(h.ref), h, answer));
-         benchmark::DoNotOptimize(answer);
-      }
-   }
+// The dispatches in a read section, each call counted in the loader's metrics when Metered.
+template <bool Metered, class Invoke>
+auto maybe_metered(const modkit::ReadGuard &guard, Invoke &&invoke) {
+   if constexpr (Metered) return guard.metered(std::forward<Invoke>(invoke));
+   else return std::forward<Invoke>(invoke);
 }
 
-void BM_guarded_all(benchmark::State &state) {
-   DispatchHost &h = DispatchHost::get(static_cast<int>(state.range(0)));
-   modkit_loader_reader *reader = h.loader->reader();
-   Reloader reloader(*h.loader);
-   {
-      Allocs allocs(state);
-      for (auto _ : state) {
-         modkit::ReadGuard guard(reader);
-         benchmark::DoNotOptimize(dispatch_all(guard.slot<kCheck>(h.ref), h));
-      }
-   }
-}
-
-// The guarded dispatches again, each call counted in the loader's per-callback metrics.
-void BM_metered_first(benchmark::State &state) {
+template <bool Metered>
+void guarded_first(benchmark::State &state) {
    DispatchHost &h = DispatchHost::get(static_cast<int>(state.range(0)));
    modkit_loader_reader *reader = h.loader->reader();
    Reloader reloader(*h.loader);
@@ -312,7 +291,7 @@ void BM_metered_first(benchmark::State &state) {
          const auto slot = guard.slot<kCheck>(h.ref);
          modkit_spam_result answer = MODKIT_NOT_SPAM;
          benchmark::DoNotOptimize(modkit::first_non_zero(
-            slot.raw(), answer, guard.metered([&](const modkit_loader_entry &e, modkit_spam_result *out) {
+            slot.raw(), answer, maybe_metered<Metered>(guard, [&](const modkit_loader_entry &e, modkit_spam_result *out) {
                return CheckSlot::fn(e)(e.user_data, &h.ev.call, &h.ev.event, out);
             })));
          benchmark::DoNotOptimize(answer);
@@ -320,7 +299,8 @@ void BM_metered_first(benchmark::State &state) {
    }
 }
 
-void BM_metered_all(benchmark::State &state) {
+template <bool Metered>
+void guarded_all(benchmark::State &state) {
    DispatchHost &h = DispatchHost::get(static_cast<int>(state.range(0)));
    modkit_loader_reader *reader = h.loader->reader();
    Reloader reloader(*h.loader);
@@ -329,13 +309,18 @@ void BM_metered_all(benchmark::State &state) {
       for (auto _ : state) {
          modkit::ReadGuard guard(reader);
          const auto slot = guard.slot<kCheck>(h.ref);
-         benchmark::DoNotOptimize(modkit::run_all(slot.raw(), guard.metered([&](const modkit_loader_entry &e) {
+         benchmark::DoNotOptimize(modkit::run_all(slot.raw(), maybe_metered<Metered>(guard, [&](const modkit_loader_entry &e) {
             modkit_spam_result r = MODKIT_NOT_SPAM;
             return CheckSlot::fn(e)(e.user_data, &h.ev.call, &h.ev.event, &r);
          })));
       }
    }
 }
+
+void BM_guarded_first(benchmark::State &state) { guarded_first<false>(state); }
+void BM_guarded_all(benchmark::State &state) { guarded_all<false>(state); }
+void BM_metered_first(benchmark::State &state) { guarded_first<true>(state); }
+void BM_metered_all(benchmark::State &state) { guarded_all<true>(state); }
 
 BENCHMARK(BM_raw_loop_first)->Arg(1)->Arg(4)->Arg(16);
 BENCHMARK(BM_raw_loop_all)->Arg(1)->Arg(4)->Arg(16);

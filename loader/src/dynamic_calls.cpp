@@ -51,8 +51,9 @@ bool parse_args(const std::string &text, nlohmann::json &args, nlohmann::json &r
 
 } // namespace
 
-modkit_status Loader::dispatch_json(const char *category_id, const char *slot_name, const std::string &args_text,
-                                    modkit_call *call, nlohmann::json &result) const {
+template <class Call>
+modkit_status Loader::with_dynamic_slot(const char *category_id, const char *slot_name, const std::string &args_text,
+                                        nlohmann::json &result, Call &&call) const {
    size_t c = 0, s = 0;
    const invoke::Invoker *invoker = nullptr;
    if (modkit_status status = find_dynamic(category_id, slot_name, c, s, invoker, result)) return status;
@@ -60,27 +61,33 @@ modkit_status Loader::dispatch_json(const char *category_id, const char *slot_na
    if (!parse_args(args_text, args, result)) return MODKIT_E_INVALID_ARGUMENT;
    modkit_loader_reader *reader = epoch_.reader(registry_.current_location());
    ReadSection section(reader);
-   const modkit_loader_slot &slot = section.snapshot().slot_arrays[c][s];
-   return dispatch(slot, *invoker, args, call, dispatch_context(section.snapshot(), reader), result);
+   const Snapshot &snap = section.snapshot();
+   return call(snap, snap.slot_arrays[c][s], *invoker, args, dispatch_context(snap, reader));
+}
+
+modkit_status Loader::dispatch_json(const char *category_id, const char *slot_name, const std::string &args_text,
+                                    modkit_call *call, nlohmann::json &result) const {
+   return with_dynamic_slot(category_id, slot_name, args_text, result,
+                            [&](const Snapshot &, const modkit_loader_slot &slot, const invoke::Invoker &invoker,
+                                const nlohmann::json &args, const DispatchContext &context) {
+                               return dispatch(slot, invoker, args, call, context, result);
+                            });
 }
 
 modkit_status Loader::call_json(const char *module_name, const char *category_id, const char *slot_name,
                                 const std::string &args_text, modkit_call *call, nlohmann::json &result) const {
-   size_t c = 0, s = 0;
-   const invoke::Invoker *invoker = nullptr;
-   if (modkit_status status = find_dynamic(category_id, slot_name, c, s, invoker, result)) return status;
-   nlohmann::json args;
-   if (!parse_args(args_text, args, result)) return MODKIT_E_INVALID_ARGUMENT;
-   modkit_loader_reader *reader = epoch_.reader(registry_.current_location());
-   ReadSection section(reader);
-   const long module = module_index(section.snapshot(), module_name);
-   if (module < 0) {
-      result = {{"error", fmt::format("no module '{}' is loaded", module_name ? module_name : "")}};
-      return MODKIT_E_NOT_FOUND;
-   }
-   const modkit_loader_slot &slot = section.snapshot().slot_arrays[c][s];
-   return call_module(slot, *invoker, static_cast<uint32_t>(module), args, call,
-                      dispatch_context(section.snapshot(), reader), result);
+   return with_dynamic_slot(category_id, slot_name, args_text, result,
+                            [&](const Snapshot &snap, const modkit_loader_slot &slot, const invoke::Invoker &invoker,
+                                const nlohmann::json &args, const DispatchContext &context) -> modkit_status {
+                               const long module = module_index(snap, module_name);
+                               if (module < 0) {
+                                  result = {{"error", fmt::format("no module '{}' is loaded",
+                                                                  module_name ? module_name : "")}};
+                                  return MODKIT_E_NOT_FOUND;
+                               }
+                               return call_module(slot, invoker, static_cast<uint32_t>(module), args, call, context,
+                                                  result);
+                            });
 }
 
 } // namespace modkit::loader

@@ -113,6 +113,11 @@ private:
    void retire(Module &module);
    long find_module(const char *name) const;
    DispatchContext dispatch_context(const Snapshot &snapshot, modkit_loader_reader *reader) const;
+   // Finds a slot by name, parses the arguments, then runs call(snapshot, slot, invoker, args,
+   // context) in a read section: what dispatch_json and call_json share.
+   template <class Call>
+   modkit_status with_dynamic_slot(const char *category_id, const char *slot_name, const std::string &args_text,
+                                   nlohmann::json &result, Call &&call) const;
    // Finds category and slot indices by ID and name, with the slot's invoker.
    modkit_status find_dynamic(const char *category_id, const char *slot_name, size_t &category, size_t &slot,
                               const invoke::Invoker *&invoker, nlohmann::json &result) const;
@@ -120,6 +125,10 @@ private:
    void fail(Module *module, Stage stage, modkit_status code, std::string pointer, std::string message);
    // False (and logged) when a lookup outside a read section races a change of the module set.
    bool lookup_allowed(const char *function) const;
+   // The index-th element of one of the current snapshot's lists, or null (out of range, or a
+   // lookup racing a change: lookup_allowed).
+   template <class T>
+   const T *item_at(const char *function, size_t index, const std::vector<T> Snapshot::*list);
 
    // Marks an unload or reload in progress, for lookup_allowed.
    class ChangeScope {

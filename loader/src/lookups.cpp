@@ -37,11 +37,16 @@ size_t Loader::module_count() {
    return section.snapshot().module_views.size();
 }
 
-const modkit_loader_module *Loader::module_at(size_t index) {
-   if (!lookup_allowed("modkit_loader_module_at")) return nullptr;
+template <class T>
+const T *Loader::item_at(const char *function, size_t index, const std::vector<T> Snapshot::*list) {
+   if (!lookup_allowed(function)) return nullptr;
    ReadSection section(reader());
-   const auto &views = section.snapshot().module_views;
-   return index < views.size() ? &views[index] : nullptr;
+   const std::vector<T> &items = section.snapshot().*list;
+   return index < items.size() ? &items[index] : nullptr;
+}
+
+const modkit_loader_module *Loader::module_at(size_t index) {
+   return item_at("modkit_loader_module_at", index, &Snapshot::module_views);
 }
 
 const modkit_loader_slot *Loader::slot_at(size_t category, uint32_t slot, modkit_status &status) {
@@ -76,10 +81,7 @@ size_t Loader::web_resource_count() {
 }
 
 const modkit_loader_web_resource *Loader::web_resource_at(size_t index) {
-   if (!lookup_allowed("modkit_loader_web_resource_at")) return nullptr;
-   ReadSection section(reader());
-   const auto &web = section.snapshot().web;
-   return index < web.size() ? &web[index] : nullptr;
+   return item_at("modkit_loader_web_resource_at", index, &Snapshot::web);
 }
 
 size_t Loader::cache_count() {
@@ -88,10 +90,7 @@ size_t Loader::cache_count() {
 }
 
 const modkit_loader_cache *Loader::cache_at(size_t index) {
-   if (!lookup_allowed("modkit_loader_cache_at")) return nullptr;
-   ReadSection section(reader());
-   const auto &caches = section.snapshot().cache_list;
-   return index < caches.size() ? &caches[index] : nullptr;
+   return item_at("modkit_loader_cache_at", index, &Snapshot::cache_list);
 }
 
 modkit_status Loader::metric_at(size_t index, modkit_loader_metric &out) const {
