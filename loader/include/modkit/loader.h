@@ -328,7 +328,16 @@ static inline const modkit_loader_slot *modkit_loader_snapshot_slot(const modkit
 //   modkit_status status = fn(entry->user_data, &call, ...);
 //   modkit_loader_metrics_end(reader, entry, status, started);
 
-#define MODKIT_LOADER_SAMPLE_PERIOD 16u
+// One clock read costs more than a dispatch (tens of ns in a VM): at 1 in 16 it doubled the
+// cost of counting, at 1 in 256 it is a fraction of a nanosecond per call.
+#define MODKIT_LOADER_SAMPLE_PERIOD 256u
+
+// Keeps the rare paths (growing the counters, the timed sample) out of the way of the common one.
+#if defined(__GNUC__) || defined(__clang__)
+#   define MODKIT_LOADER_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#   define MODKIT_LOADER_LIKELY(x) (x)
+#endif
 
 // CLOCK_MONOTONIC in nanoseconds. [thread-safe]
 MODKIT_LOADER_API uint64_t modkit_loader_now_ns(void);
@@ -350,7 +359,7 @@ MODKIT_LOADER_API void modkit_loader_metrics_call_count(modkit_loader_reader *re
 // Before a call: non-zero (the start time) when this call is one of the timed sample.
 // [thread-safe]; reader must be the calling thread's
 static inline uint64_t modkit_loader_metrics_begin(modkit_loader_reader *reader) {
-   if (--reader->sample_countdown != 0) return 0;
+   if (MODKIT_LOADER_LIKELY(--reader->sample_countdown != 0)) return 0;
    reader->sample_countdown = MODKIT_LOADER_SAMPLE_PERIOD;
    return modkit_loader_now_ns();
 }
@@ -363,7 +372,7 @@ static inline void modkit_loader_metrics_count(modkit_loader_reader *reader, uin
 #if MODKIT_LOADER_INLINE_READS
    modkit_loader_counter *c;
    if (metric == 0) return;
-   if (metric > reader->counter_capacity) {
+   if (!MODKIT_LOADER_LIKELY(metric <= reader->counter_capacity)) {
       modkit_loader_counters_reserve(reader, metric);
       if (metric > reader->counter_capacity) return;
    }
@@ -371,7 +380,7 @@ static inline void modkit_loader_metrics_count(modkit_loader_reader *reader, uin
    c = &reader->counters[metric - 1];
    __atomic_store_n(&c->calls, c->calls + 1, __ATOMIC_RELAXED);
    if (status != MODKIT_OK) __atomic_store_n(&c->errors, c->errors + 1, __ATOMIC_RELAXED);
-   if (started != 0) {
+   if (!MODKIT_LOADER_LIKELY(started == 0)) {
       __atomic_store_n(&c->timed_ns, c->timed_ns + (modkit_loader_now_ns() - started), __ATOMIC_RELAXED);
       __atomic_store_n(&c->timed_calls, c->timed_calls + 1, __ATOMIC_RELAXED);
    }
