@@ -1,4 +1,5 @@
 // api.cpp - the exported C API: argument checks, then the Loader; nothing unwinds out.
+#include "async_calls.hpp"
 #include "c_guard.hpp"
 #include "loader.hpp"
 #include "min_sizes.hpp"
@@ -10,6 +11,11 @@
 #include <utility>
 
 using modkit::loader::Loader;
+
+// An asynchronous dynamic dispatch as the C API hands it out.
+struct modkit_loader_async {
+   modkit::AsyncHandle handle;
+};
 
 namespace {
 
@@ -238,6 +244,75 @@ MODKIT_LOADER_API modkit_status modkit_loader_dispatch_json(modkit_loader *loade
       write_json(doc, result);
       return status;
    });
+}
+
+MODKIT_LOADER_API modkit_status modkit_loader_dispatch_json_async(modkit_loader *loader, const char *category_id,
+                                                                  const char *slot_name, const char *args_json,
+                                                                  size_t args_size,
+                                                                  const modkit_loader_async_options *options,
+                                                                  modkit_loader_async_done_fn done, void *user_data,
+                                                                  modkit_loader_async **out) {
+   if (!loader || !done || !out || (!args_json && args_size > 0)) return MODKIT_E_INVALID_ARGUMENT;
+   *out = nullptr;
+   return c_guard([&] {
+      std::string_view request_id;
+      int64_t deadline_ns = 0;
+      if (options && options->struct_size >= MODKIT_SIZE_THROUGH(modkit_loader_async_options, deadline_ns)) {
+         if (options->request_id.data) request_id = {options->request_id.data, options->request_id.size};
+         deadline_ns = options->deadline_ns;
+      }
+      auto async = std::make_unique<modkit_loader_async>();
+      auto on_done = [done, user_data](modkit_status status, nlohmann::json result) {
+         std::string text;
+         try {
+            text = result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+         } catch (...) {
+            status = MODKIT_E_NO_MEMORY;
+         }
+         done(user_data, status, modkit_str{text.data(), text.size()});
+      };
+      const modkit_status status = loader->impl.dispatch_json_async(
+         category_id, slot_name, std::string(args_json ? args_json : "", args_size), request_id, deadline_ns,
+         std::move(on_done), async->handle);
+      *out = async.release();
+      return status;
+   });
+}
+
+MODKIT_LOADER_API modkit_status modkit_loader_call_settle(modkit_call *call, modkit_status status) {
+   return modkit::loader::call_settle(call, status);
+}
+
+MODKIT_LOADER_API void modkit_loader_pin(const modkit_loader_snapshot *snapshot, uint32_t module_index) {
+   modkit::loader::pin(snapshot, module_index);
+}
+
+MODKIT_LOADER_API void modkit_loader_unpin(const modkit_loader_snapshot *snapshot, uint32_t module_index) {
+   modkit::loader::unpin(snapshot, module_index);
+}
+
+MODKIT_LOADER_API void modkit_loader_async_cancel(modkit_loader_async *async) {
+   if (async) async->handle.cancel();
+}
+
+MODKIT_LOADER_API void modkit_loader_async_release(modkit_loader_async *async) { delete async; }
+
+MODKIT_LOADER_API modkit_status modkit_loader_timer_start(modkit_loader *loader, int64_t deadline_ns,
+                                                          modkit_loader_timer_fn fire, void *user_data, uint64_t *id) {
+   if (!loader || !fire || !id) return MODKIT_E_INVALID_ARGUMENT;
+   return c_guard([&] {
+      *id = loader->impl.timers().start(deadline_ns, fire, user_data);
+      return *id == 0 ? MODKIT_E_STATE : MODKIT_OK;
+   });
+}
+
+MODKIT_LOADER_API bool modkit_loader_timer_cancel(modkit_loader *loader, uint64_t id) {
+   if (!loader || id == 0) return false;
+   try {
+      return loader->impl.timers().cancel(id);
+   } catch (...) {
+      return false;
+   }
 }
 
 MODKIT_LOADER_API modkit_status modkit_loader_call_json(modkit_loader *loader, const char *module_name,

@@ -2,7 +2,10 @@
 
 #include "registry.hpp"
 
+#include <modkit/async.hpp>
 #include <modkit/dispatch.hpp>
+
+#include <memory>
 
 namespace modkit::loader {
 
@@ -55,76 +58,136 @@ struct Observer {
 
 } // namespace
 
-modkit_status dispatch(const modkit_loader_slot &slot, const invoke::Invoker &invoker, const nlohmann::json &args,
-                       modkit_call *call, const DispatchContext &context, nlohmann::json &result) {
+namespace {
+
+// One dynamic dispatch's state, shared by its invoke, its fold and its done, which may each
+// run on another thread than the one before (never two at once).
+struct JsonState {
+   const invoke::Invoker &invoker;
+   DispatchContext context;
    invoke::Frame frame;
-   std::string error;
-   if (!invoker.bind(args, frame, error)) {
-      result = {{"error", error}};
-      return MODKIT_E_INVALID_ARGUMENT;
-   }
-   const auto initial = slot.desc->combine == MODKIT_COMBINE_ALL_TRUE ? invoke::Invoker::Initial::bools_true
-                                                                      : invoke::Invoker::Initial::zero;
+   invoke::Invoker::Initial initial;
    nlohmann::json answers = nlohmann::json::array();
-   // Calls one module and records its answer; *primary gets the answer the policy reads.
-   auto invoke_one = [&](const modkit_loader_entry &e, int64_t *primary) {
-      const uint64_t started = context.reader ? modkit_loader_metrics_begin(context.reader) : 0;
-      const modkit_status status = invoker.call(e.fn, e.user_data, call, frame, initial);
-      if (context.reader) modkit_loader_metrics_end(context.reader, &e, status, started);
+   JsonDone done;
+
+   // Records a module's answer; its first output is what the policy reads.
+   int64_t record(const modkit_loader_entry &e, modkit_status status) {
       nlohmann::json answer = {{"module", context.module_name(e.module_index)}, {"status", modkit_status_name(status)}};
+      int64_t primary = 0;
       if (status == MODKIT_OK) {
          answer["outputs"] = invoker.outputs(frame);
-         if (!invoker.first_output(frame, *primary)) *primary = 0;
+         if (!invoker.first_output(frame, primary)) primary = 0;
       }
       answers.push_back(std::move(answer));
-      return status;
-   };
-   Observer observer{context};
-   Outcome out;
-   int64_t value = 0;
-   switch (slot.desc->combine) {
-   case MODKIT_COMBINE_ALL_TRUE: {
-      bool allowed = true;
-      out = all_true(slot, allowed, [&](const modkit_loader_entry &e, bool *r) {
-         int64_t v = 1;
-         const modkit_status s = invoke_one(e, &v);
-         *r = v != 0;
-         return s;
-      }, observer);
-      break;
-   }
-   case MODKIT_COMBINE_RUN_ALL:
-      out = run_all(slot, [&](const modkit_loader_entry &e) { return invoke_one(e, &value); }, observer);
-      break;
-   case MODKIT_COMBINE_MERGE:
-      out = merge<int64_t>(slot, invoke_one, [](const int64_t &, const modkit_loader_entry &) { return false; },
-                           observer);
-      break;
-   case MODKIT_COMBINE_SINGLE:
-      out = single(slot, value, invoke_one, 0, observer);
-      break;
-   default: // first non-zero, keyed, chained
-      out = first_non_zero(slot, value, invoke_one, 0, observer);
-      break;
+      return primary;
    }
 
-   result = nlohmann::json::object();
-   result["outcome"] = kind_name(out.kind);
-   result["status"] = modkit_status_name(out.status);
-   result["module"] = nullptr;
-   result["answer"] = nullptr;
-   if (out.module_index != UINT32_MAX) {
-      const std::string name = context.module_name(out.module_index);
-      result["module"] = name;
-      for (const auto &a : answers) {
-         if (a["module"] == name && a.contains("outputs")) result["answer"] = a["outputs"];
+   void finish(const modkit_loader_slot &slot, const Outcome &out) {
+      nlohmann::json result = nlohmann::json::object();
+      result["outcome"] = kind_name(out.kind);
+      result["status"] = modkit_status_name(out.status);
+      result["module"] = nullptr;
+      result["answer"] = nullptr;
+      if (out.module_index != UINT32_MAX) {
+         const std::string name = context.module_name(out.module_index);
+         result["module"] = name;
+         for (const auto &a : answers) {
+            if (a["module"] == name && a.contains("outputs")) result["answer"] = a["outputs"];
+         }
       }
+      result["answers"] = std::move(answers);
+      result["chain_to"] = nullptr;
+      if (slot.desc->combine == MODKIT_COMBINE_CHAINED && out.kind == Outcome::Kind::no_opinion && out.status == MODKIT_OK)
+         result["chain_to"] = slot.desc->chain_to;
+      const modkit_status status = out.kind == Outcome::Kind::error ? out.status
+                                   : out.kind == Outcome::Kind::no_opinion ? out.status
+                                                                            : MODKIT_OK;
+      done(status, result);
    }
-   result["answers"] = std::move(answers);
-   result["chain_to"] = nullptr;
-   if (slot.desc->combine == MODKIT_COMBINE_CHAINED && out.kind == Outcome::Kind::no_opinion)
-      result["chain_to"] = slot.desc->chain_to;
-   return out.kind == Outcome::Kind::error ? out.status : MODKIT_OK;
+};
+
+// A policy's fold that first records each module's answer from the frame (where the module
+// wrote it, possibly long after the call returned) and hands the policy its first output.
+template <class Inner>
+struct Recording : Inner {
+   std::shared_ptr<JsonState> state;
+   template <class Observer>
+   bool step(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status,
+             const typename Inner::value_type &, Outcome &out, Observer &observer) {
+      const int64_t primary = state->record(e, status);
+      typename Inner::value_type value{};
+      if constexpr (std::is_same_v<typename Inner::value_type, bool>) value = primary != 0;
+      else if constexpr (std::is_same_v<typename Inner::value_type, int64_t>) value = primary;
+      return Inner::step(slot, e, status, value, out, observer);
+   }
+};
+
+struct NoMerge {
+   bool operator()(const int64_t &, const modkit_loader_entry &) const { return false; }
+};
+
+} // namespace
+
+modkit_status start_dispatch(const modkit_loader_slot &slot, const invoke::Invoker &invoker, const nlohmann::json &args,
+                             const AsyncContext &async, const DispatchContext &context, JsonDone done,
+                             AsyncHandle &handle) {
+   auto state = std::make_shared<JsonState>(
+      JsonState{invoker, context, {}, invoke::Invoker::Initial::zero, nlohmann::json::array(), {}});
+   std::string error;
+   if (!invoker.bind(args, state->frame, error)) {
+      done(MODKIT_E_INVALID_ARGUMENT, {{"error", error}});
+      return MODKIT_E_INVALID_ARGUMENT;
+   }
+   if (slot.desc->combine == MODKIT_COMBINE_ALL_TRUE) state->initial = invoke::Invoker::Initial::bools_true;
+   state->done = std::move(done);
+   // The module writes its outputs into the frame; the fold reads them from there.
+   auto call = [state](const modkit_loader_entry &e, modkit_call *c, auto *...) {
+      return state->invoker.call(e.fn, e.user_data, c, state->frame, state->initial);
+   };
+   auto finish = [state, &slot](const Outcome &out, const auto &...) { state->finish(slot, out); };
+   Observer observer{state->context};
+   const uint64_t limit = modkit::detail::answer_limit<int64_t>(*slot.desc); // as the typed path checks
+   switch (slot.desc->combine) {
+   case MODKIT_COMBINE_ALL_TRUE:
+      handle = async::detail::start(async, slot, Recording<fold::AllTrue>{{nullptr}, state}, call, finish, observer, true);
+      break;
+   case MODKIT_COMBINE_RUN_ALL:
+      handle = async::detail::start(async, slot, Recording<fold::RunAll>{{}, state}, call, finish, observer, fold::None{});
+      break;
+   case MODKIT_COMBINE_MERGE:
+      handle = async::detail::start(async, slot, Recording<fold::Merging<int64_t, NoMerge>>{{NoMerge{}}, state}, call,
+                                    finish, observer, fold::None{});
+      break;
+   case MODKIT_COMBINE_SINGLE:
+      handle = async::detail::start(async, slot, Recording<fold::Single<int64_t>>{{nullptr, 0, limit}, state}, call,
+                                    finish, observer, int64_t{0});
+      break;
+   default: // first non-zero, keyed, chained: every registrant, as modkit/loader.h says
+      handle = async::detail::start(async, slot,
+                                    Recording<fold::FirstNonZero<int64_t>>{{nullptr, 0, limit, {}}, state}, call,
+                                    finish, observer, int64_t{0});
+      break;
+   }
+   return MODKIT_OK;
+}
+
+modkit_status dispatch(const modkit_loader_slot &slot, const invoke::Invoker &invoker, const nlohmann::json &args,
+                       modkit_call *call, const DispatchContext &context, nlohmann::json &result) {
+   // The synchronous form: the same policies, with a call that cannot suspend, so done runs
+   // before start_dispatch returns. The host's call lends its request ID, deadline and flag.
+   AsyncContext sync;
+   sync.can_suspend = false;
+   sync.reader = context.reader;
+   sync.call = call;
+   modkit_status status = MODKIT_OK;
+   AsyncHandle handle;
+   start_dispatch(slot, invoker, args, sync, context,
+                  [&](modkit_status s, nlohmann::json r) {
+                     status = s;
+                     result = std::move(r);
+                  },
+                  handle);
+   return status;
 }
 
 modkit_status call_module(const modkit_loader_slot &slot, const invoke::Invoker &invoker, uint32_t module_index,

@@ -4,6 +4,7 @@
 
 #include "invoke/invoker.hpp"
 
+#include <modkit/async.hpp>
 #include <modkit/loader.h>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +62,16 @@ struct DispatchContext {
 modkit_status dispatch(const modkit_loader_slot &slot, const invoke::Invoker &invoker,
                        const nlohmann::json &args, modkit_call *call, const DispatchContext &context,
                        nlohmann::json &result);
+
+// Receives a dynamic dispatch's status and result document.
+using JsonDone = std::function<void(modkit_status, nlohmann::json)>;
+
+// The same, letting modules suspend when async allows it: done runs once, maybe on another
+// thread, with what dispatch would return and write. Returns MODKIT_E_INVALID_ARGUMENT (after
+// calling done) when args do not fit; MODKIT_OK once started, with handle set.
+modkit_status start_dispatch(const modkit_loader_slot &slot, const invoke::Invoker &invoker, const nlohmann::json &args,
+                             const AsyncContext &async, const DispatchContext &context, JsonDone done,
+                             AsyncHandle &handle);
 
 // Calls one module's callback for slot: {"module", "status", "outputs"}.
 modkit_status call_module(const modkit_loader_slot &slot, const invoke::Invoker &invoker, uint32_t module_index,

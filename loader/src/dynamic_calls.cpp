@@ -90,4 +90,25 @@ modkit_status Loader::call_json(const char *module_name, const char *category_id
                             });
 }
 
+modkit_status Loader::dispatch_json_async(const char *category_id, const char *slot_name, const std::string &args_text,
+                                          std::string_view request_id, int64_t deadline_ns, JsonDone done,
+                                          AsyncHandle &handle) const {
+   nlohmann::json result;
+   modkit_status status = with_dynamic_slot(
+      category_id, slot_name, args_text, result,
+      [&](const Snapshot &snap, const modkit_loader_slot &slot, const invoke::Invoker &invoker,
+          const nlohmann::json &args, const DispatchContext &context) {
+         AsyncContext async;
+         async.loader = self_;
+         async.snapshot = &snap;
+         async.request_id = request_id;
+         async.deadline_ns = deadline_ns;
+         async.reader = context.reader;
+         return start_dispatch(slot, invoker, args, async, context, std::move(done), handle);
+      });
+   // Nothing started (no such slot, arguments that are not JSON): done still hears of it.
+   if (!result.is_null() && done) done(status, std::move(result));
+   return status;
+}
+
 } // namespace modkit::loader

@@ -1,5 +1,6 @@
 // host_api.cpp - the modkit_host_api table. Every function is noexcept in practice: nothing may
 // unwind into module code, so each one catches what could throw and turns it into a status.
+#include "async_calls.hpp"
 #include "host_state.hpp"
 #include "loader.hpp"
 #include "min_sizes.hpp"
@@ -149,6 +150,8 @@ constexpr modkit_host_api table = {
    response_append,
    has_capability,
    get_extension,
+   call_can_suspend,
+   call_complete,
 };
 
 } // namespace

@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <thread>
 #include <iterator>
 
 namespace modkit::loader {
@@ -17,14 +19,86 @@ void Loader::publish() {
    std::vector<Registry::ModuleInfo> infos;
    infos.reserve(modules_.size());
    for (size_t i = 0; i < modules_.size(); ++i)
-      infos.push_back({module_names_[i], modules_[i]->view});
+      infos.push_back({module_names_[i], modules_[i]->view, &modules_[i]->pending, modules_[i].get()});
    registry_.publish(infos);
 }
 
-void Loader::publish_and_wait() {
+namespace {
+
+bool holds_any(const Snapshot &snapshot, const std::vector<const Module *> &modules) {
+   for (const void *instance : snapshot.instances) {
+      if (std::find(modules.begin(), modules.end(), instance) != modules.end()) return true;
+   }
+   return false;
+}
+
+} // namespace
+
+bool Loader::publish_and_wait(const std::vector<const Module *> &leaving) {
    publish();
    epoch_.synchronize();
-   registry_.free_retired();
+   for (auto &snapshot : registry_.take_retired()) lingering_.push_back(std::move(snapshot));
+   const bool drained = wait_for_pins(leaving);
+   release_unpinned();
+   return drained;
+}
+
+bool Loader::wait_for_pins(const std::vector<const Module *> &leaving) {
+   // Suspended calls take milliseconds to seconds: poll, backing off to 2 ms, rather than make
+   // every completion signal a writer that is rarely there.
+   const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(pending_wait_ms_);
+   auto pause = std::chrono::microseconds(20);
+   for (;;) {
+      bool pinned = false;
+      for (const auto &snapshot : lingering_)
+         pinned = pinned || (snapshot->pins.load(std::memory_order_acquire) != 0 && holds_any(*snapshot, leaving));
+      if (!pinned) return true;
+      if (std::chrono::steady_clock::now() >= give_up) break;
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(2));
+   }
+   std::string culprits;
+   for (const auto &snapshot : lingering_) {
+      if (snapshot->pins.load(std::memory_order_acquire) == 0 || !holds_any(*snapshot, leaving)) continue;
+      for (size_t i = 0; i < snapshot->pending.size(); ++i) {
+         const uint32_t n = snapshot->pending[i]->load(std::memory_order_relaxed);
+         const std::string item = fmt::format("'{}' ({} call(s))", snapshot->module_names[i], n);
+         if (n != 0 && culprits.find(item) == std::string::npos) culprits += (culprits.empty() ? "" : ", ") + item;
+      }
+   }
+   logf(MODKIT_LOG_ERROR, nullptr,
+        fmt::format("suspended calls did not complete within {} ms: module {} never completed them",
+                    pending_wait_ms_, culprits.empty() ? "(unknown)" : culprits));
+   return false;
+}
+
+void Loader::release_unpinned() {
+   lingering_.erase(std::remove_if(lingering_.begin(), lingering_.end(),
+                                   [](const std::unique_ptr<Snapshot> &s) {
+                                      return s->pins.load(std::memory_order_acquire) == 0;
+                                   }),
+                    lingering_.end());
+   for (auto it = parked_.begin(); it != parked_.end();) {
+      const std::vector<const Module *> one{it->get()};
+      const bool held = std::any_of(lingering_.begin(), lingering_.end(),
+                                    [&](const std::unique_ptr<Snapshot> &s) { return holds_any(*s, one); });
+      if (held) {
+         ++it;
+         continue;
+      }
+      std::unique_ptr<Module> module = std::move(*it);
+      it = parked_.erase(it);
+      logf(MODKIT_LOG_INFO, nullptr,
+           fmt::format("module '{}' completed its last suspended call; it is unloaded now", module->view.name));
+      retire(*module);
+   }
+}
+
+void Loader::park(std::unique_ptr<Module> module) {
+   logf(MODKIT_LOG_WARNING, nullptr,
+        fmt::format("module '{}' stays loaded (not deinitialised, not closed) until its suspended calls complete",
+                    module->view.name));
+   parked_.push_back(std::move(module));
 }
 
 void Loader::retire(Module &module) {
@@ -98,8 +172,15 @@ modkit_status Loader::unload_module(const char *name) {
    for (size_t i = index; i < modules_.size(); ++i) modules_[i]->host->module_index = i;
    registry_.remove_module(static_cast<uint32_t>(index));
    // Dispatches already running finish with the old snapshot; new ones no longer see it.
-   publish_and_wait();
    const std::string unloaded = module->desc->name;
+   if (!publish_and_wait({module.get()})) {
+      fail(module.get(), Stage::unload, MODKIT_E_TIMEOUT, "",
+           fmt::format("module '{}' no longer receives calls, but calls it suspended have not completed within {} "
+                       "ms; it is deinitialised and closed once they do", unloaded, pending_wait_ms_));
+      park(std::move(module));
+      publish_errors();
+      return MODKIT_E_TIMEOUT;
+   }
    retire(*module);
    logf(MODKIT_LOG_INFO, nullptr, fmt::format("unloaded module '{}'", unloaded));
    publish_errors();
@@ -137,14 +218,16 @@ modkit_status Loader::reload_module(const char *name) {
    go_live(*fresh);
    modules_[index].swap(fresh);
    // One snapshot swaps old for new: a dispatch sees exactly one of them, never both or none.
-   publish_and_wait();
-   retire(*fresh);
+   // The old instance's suspended calls complete in it; should they not, it stays loaded.
+   if (publish_and_wait({fresh.get()})) retire(*fresh);
+   else park(std::move(fresh));
    logf(MODKIT_LOG_INFO, nullptr, fmt::format("reloaded module '{}'", modules_[index]->desc->name));
    publish_errors();
    return MODKIT_OK;
 }
 
 void Loader::unload(Module &module) {
+   // Only a module whose init failed comes here: it was never published, so nothing pins it.
    if (module.initialised) {
       registry_.revoke(static_cast<uint32_t>(module.host->module_index));
       publish_and_wait();
@@ -153,13 +236,32 @@ void Loader::unload(Module &module) {
 }
 
 void Loader::unload_all() {
+   std::vector<const Module *> leaving;
    for (auto &m : modules_) {
       if (m->initialised) registry_.revoke(static_cast<uint32_t>(m->host->module_index));
+      leaving.push_back(m.get());
    }
-   if (!modules_.empty()) publish_and_wait();
-   for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) retire(**it);
+   for (auto &m : parked_) leaving.push_back(m.get());
+   if (!modules_.empty() || !parked_.empty()) publish_and_wait(leaving);
+   // A module some snapshot still pins has calls that never completed: it is left loaded, and
+   // that snapshot with it, rather than unmapped under them.
+   for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) {
+      const std::vector<const Module *> one{it->get()};
+      if (std::any_of(lingering_.begin(), lingering_.end(),
+                      [&](const std::unique_ptr<Snapshot> &s) { return holds_any(*s, one); })) {
+         logf(MODKIT_LOG_ERROR, nullptr,
+              fmt::format("module '{}' is left loaded: calls it suspended never completed", (*it)->view.name));
+         (void)it->release();
+         continue;
+      }
+      retire(**it);
+   }
    modules_.clear();
    module_names_.clear();
+   for (auto &m : parked_) (void)m.release();
+   parked_.clear();
+   for (auto &s : lingering_) (void)s.release();
+   lingering_.clear();
    publish();
    registry_.free_retired();
 }

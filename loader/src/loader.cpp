@@ -36,12 +36,17 @@ Loader::Loader(const modkit_loader_options &options) {
    for (size_t i = 0; i < options_.reserved_web_prefix_count; ++i) {
       if (options_.reserved_web_prefixes[i]) reserved_web_.emplace_back(options_.reserved_web_prefixes[i]);
    }
+   if (MODKIT_HAS_FIELD(&options_, modkit_loader_options, pending_wait_ms) && options_.pending_wait_ms)
+      pending_wait_ms_ = options_.pending_wait_ms;
    if (options_.allow_any_owner)
       logf(MODKIT_LOG_WARNING, nullptr,
            "allow_any_owner is on: module files owned by any user are accepted (development only)");
 }
 
-Loader::~Loader() { unload_all(); }
+Loader::~Loader() {
+   unload_all();
+   timers_.stop();
+}
 
 bool Loader::init_categories(std::string &error) {
    std::vector<const modkit_category *> all(options_.categories, options_.categories + options_.category_count);

@@ -8,6 +8,7 @@
 #include "errors.hpp"
 #include "host_state.hpp"
 #include "registry.hpp"
+#include "timers.hpp"
 #include "trust.hpp"
 
 #include <modkit/loader.h>
@@ -34,6 +35,9 @@ struct Module {
    std::string description;
    std::unique_ptr<modkit_host> host;
    modkit_loader_module view{};
+   // Calls suspended in this instance (modkit_loader_pin), to name a module whose calls never
+   // complete. Atomic: counted by any thread that suspends or completes a call.
+   std::atomic<uint32_t> pending{0};
 };
 
 class Loader {
@@ -58,6 +62,13 @@ public:
                                modkit_call *call, nlohmann::json &result) const;
    modkit_status call_json(const char *module_name, const char *category_id, const char *slot_name,
                            const std::string &args, modkit_call *call, nlohmann::json &result) const;
+   // modkit_loader_dispatch_json_async: done runs exactly once, also when nothing could start.
+   modkit_status dispatch_json_async(const char *category_id, const char *slot_name, const std::string &args,
+                                     std::string_view request_id, int64_t deadline_ns, JsonDone done,
+                                     AsyncHandle &handle) const;
+   // The C handle this loader is, for what modules and timers call back into.
+   modkit_loader *handle() const { return self_; }
+   void set_handle(modkit_loader *self) { self_ = self; }
    nlohmann::json describe() const;
 
    const Errors &errors() const { return errors_; }
@@ -80,6 +91,7 @@ public:
    modkit_status invalidate_cache(const char *module_name, const modkit_host *self, const char *name,
                                   const modkit_str *key_json);
    modkit_loader_reader *reader() const { return epoch_.reader(registry_.current_location()); }
+   Timers &timers() const { return timers_; }
    const Epoch &epoch() const { return epoch_; }
 
    // Lookups for hosts (lookups.cpp): each reads the published snapshot in a read section.
@@ -107,8 +119,16 @@ private:
    void go_live(Module &module);
    // Publishes the registry's edits as a snapshot of modules_.
    void publish();
-   // Publishes the registry's edits and waits until no read section can see the old snapshot.
-   void publish_and_wait();
+   // Publishes the registry's edits and waits until no read section can see the old snapshot,
+   // then until no suspended call pins a retired snapshot that holds one of leaving (bounded by
+   // pending_wait_ms). False when it gave up waiting; the log names the modules that hold pins.
+   bool publish_and_wait(const std::vector<const Module *> &leaving = {});
+   bool wait_for_pins(const std::vector<const Module *> &leaving);
+   // Frees retired snapshots no call pins any more, and retires parked modules none holds.
+   void release_unpinned();
+   // Keeps a module whose calls never completed: unpublished, but neither deinitialised nor
+   // closed until release_unpinned finds it free.
+   void park(std::unique_ptr<Module> module);
    // deinit and dlclose of a module whose registrations are already unpublished.
    void retire(Module &module);
    long find_module(const char *name) const;
@@ -154,20 +174,27 @@ private:
    std::vector<std::string> reserved_web_;
    Registry registry_;
    mutable Epoch epoch_;
+   mutable Timers timers_;
    std::vector<std::unique_ptr<Module>> modules_;
    std::vector<std::string> module_names_; // descriptor names by module index, for messages
    Errors errors_;
    std::vector<modkit_loader_error> error_views_;
    std::vector<std::string> error_texts_;
    bool loaded_ = false;
+   // Retired snapshots still pinned by suspended calls, and the modules they keep loaded. The
+   // writer's alone (the thread that changes the module set).
+   std::vector<std::unique_ptr<Snapshot>> lingering_;
+   std::vector<std::unique_ptr<Module>> parked_;
+   uint32_t pending_wait_ms_ = 10000;
    // Set by the thread changing the module set while it does; read by lookups on any thread.
    std::atomic<bool> changing_{false};
    std::atomic<std::thread::id> changer_{};
+   modkit_loader *self_ = nullptr;
 };
 
 } // namespace modkit::loader
 
 struct modkit_loader {
    modkit::loader::Loader impl;
-   explicit modkit_loader(const modkit_loader_options &options) : impl(options) {}
+   explicit modkit_loader(const modkit_loader_options &options) : impl(options) { impl.set_handle(this); }
 };

@@ -21,11 +21,14 @@ inline constexpr size_t call = MODKIT_SIZE_THROUGH(modkit_call, cancelled);
 inline constexpr size_t loader_options = offsetof(modkit_loader_options, get_extension);
 // ABI 1.1 (loader API).
 inline constexpr size_t metric = MODKIT_SIZE_THROUGH(modkit_loader_metric, timed_ns);
+// A call handle that can carry asynchronous completion.
+inline constexpr size_t async_call = MODKIT_SIZE_THROUGH(modkit_call, status);
 
 #if defined(__x86_64__) || defined(__aarch64__)
 // The shipped sizes, so that a field inserted before these ends cannot move them unnoticed.
 static_assert(module == 64 && category == 48 && call == 40 && loader_options == 72,
               "a 1.0 struct's shipped size changed: structs only grow at the end");
+static_assert(async_call == 72, "a 1.1 struct's shipped size changed: structs only grow at the end");
 #endif
 
 } // namespace modkit::loader::min_size

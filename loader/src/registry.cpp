@@ -299,6 +299,8 @@ void Registry::publish(const std::vector<ModuleInfo> &modules) {
    for (const auto &m : modules) {
       snap->module_names.push_back(m.name);
       snap->module_views.push_back(m.view);
+      snap->pending.push_back(m.pending);
+      snap->instances.push_back(m.instance);
    }
    snap->entries.resize(categories_.size());
    snap->slot_arrays.resize(categories_.size());
@@ -337,6 +339,8 @@ void Registry::publish(const std::vector<ModuleInfo> &modules) {
    if (current_) retired_.push_back(std::move(current_));
    current_ = std::move(snap);
 }
+
+std::vector<std::unique_ptr<Snapshot>> Registry::take_retired() { return std::move(retired_); }
 
 void Registry::free_retired() { retired_.clear(); }
 

@@ -5,6 +5,7 @@
 
 #include <modkit/loader.h>
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -28,6 +29,12 @@ struct Snapshot : modkit_loader_snapshot {
    std::vector<uint32_t> web_metrics;      // per web resource, its metric
    std::vector<std::string> module_names; // by module index
    std::vector<modkit_loader_module> module_views; // by module index; strings owned by the modules
+   // Suspended calls hold pins (modkit_loader_pin): while pins is not zero, the snapshot and
+   // its modules stay. pending[i] counts module i's suspended calls, to name a module whose
+   // calls never complete; instances[i] is that module (the loader's Module), by identity.
+   mutable std::atomic<uint64_t> pins{0};
+   std::vector<std::atomic<uint32_t> *> pending;
+   std::vector<const void *> instances;
 };
 
 // The names a metric counts under; see modkit_loader_metric. Web resources count under the
@@ -79,8 +86,12 @@ public:
    struct ModuleInfo {
       std::string name;
       modkit_loader_module view;
+      std::atomic<uint32_t> *pending;
+      const void *instance;
    };
    void publish(const std::vector<ModuleInfo> &modules);
+   // Hands the retired snapshots over (to wait for their pins) or frees them.
+   std::vector<std::unique_ptr<Snapshot>> take_retired();
    void free_retired();
 
    // Metrics: one per (module name, category, slot) ever registered; see modkit_loader_metric.

@@ -30,7 +30,7 @@ PIN(modkit_module, parse_config, 40);
 PIN(modkit_module, init, 48);
 PIN(modkit_module, deinit, 56);
 
-SIZE(modkit_host_api, 128);
+SIZE(modkit_host_api, 144); // 128 in ABI 1.0
 PIN(modkit_host_api, struct_size, 0);
 PIN(modkit_host_api, abi_major, 4);
 PIN(modkit_host_api, abi_minor, 6);
@@ -93,8 +93,12 @@ SIZE(modkit_spam_checker_callbacks, 8 + 14 * 8);
 PIN(modkit_spam_checker_callbacks, check_event_for_spam, 8);
 PIN(modkit_spam_checker_callbacks, check_login_for_spam, 8 + 13 * 8);
 
-// The host-side call handle is part of the loader's C API and pinned the same way.
-SIZE(modkit_call, 40);
+// ABI 1.1 appended asynchronous completion.
+PIN(modkit_host_api, call_can_suspend, 128);
+PIN(modkit_host_api, call_complete, 136);
+
+// The host-side call handle is part of the loader's C API and pinned the same way (1.0: 40).
+SIZE(modkit_call, 72);
 PIN(modkit_call, request_id, 8);
 PIN(modkit_call, deadline_ns, 24);
 PIN(modkit_call, cancelled, 32);

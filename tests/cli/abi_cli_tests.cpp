@@ -25,7 +25,7 @@ TEST_CASE("abi dump describes this build: structs, constants, categories and run
    CHECK(run.status == 0);
    const auto doc = run.json();
    CHECK(doc["format"] == "modkit-abi/1");
-   CHECK(doc["abi"]["version"] == "1.0");
+   CHECK(doc["abi"]["version"] == "1.1");
    CHECK(doc["target"]["pointer_size"] == sizeof(void *));
    REQUIRE(doc["runtime"].is_array());
    bool glibc = false;
@@ -60,14 +60,14 @@ TEST_CASE("abi diff exits 0 on compatible growth and 1 on a break, naming each c
    nlohmann::json doc = nlohmann::json::parse(read_file(old_path));
 
    SUBCASE("compatible") {
-      doc["abi"]["minor"] = 1;
+      doc["abi"]["minor"] = 2;
       doc["constants"].push_back({{"name", "MODKIT_E_BUSY"}, {"group", "modkit_status"}, {"value", 13}});
       write_file(dir + "/new.json", doc.dump());
       const Run human = run_modkit({"abi", "diff", old_path, dir + "/new.json"});
       INFO(human.out << human.err);
       CHECK(human.status == 0);
       CHECK(contains(human.out, "compatible  constant MODKIT_E_BUSY: added with value 13 (modkit_status)"));
-      CHECK(contains(human.out, "compatible  ABI version: minor version bumped from 1.0 to 1.1"));
+      CHECK(contains(human.out, "compatible  ABI version: minor version bumped from 1.1 to 1.2"));
       const auto json = run_modkit({"abi", "diff", "--json", old_path, dir + "/new.json"}).json();
       for (const char *key : {"command", "ok", "old", "new", "changes", "summary"}) CHECK_MESSAGE(json.contains(key), key);
       CHECK(json["ok"] == true);

@@ -212,7 +212,7 @@ TEST_CASE("abi diff: every break is refused, with a line saying the major did no
    SUBCASE("the minor version went back") {
       o.abi_minor = 3;
       subject = "ABI version";
-      text = "minor version went back from 1.3 to 1.0";
+      text = "minor version went back from 1.3 to 1.1";
    }
    const auto changes = modkit::cli::diff_abi(o, n);
    INFO(dump(changes));
@@ -247,7 +247,7 @@ TEST_CASE("the ABI description survives a round trip through JSON") {
    CHECK(modkit::cli::abi_to_json(back) == doc);
    CHECK(modkit::cli::diff_abi(m, back).empty());
    CHECK(doc["format"] == "modkit-abi/1");
-   CHECK(doc["abi"]["version"] == "1.0");
+   CHECK(doc["abi"]["version"] == "1.1");
    for (const char *key : {"format", "abi", "modkit_version", "target", "structs", "opaque_types", "function_types",
                            "constants", "categories", "runtime"})
       CHECK_MESSAGE(doc.contains(key), key);

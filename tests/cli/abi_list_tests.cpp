@@ -83,7 +83,8 @@ struct Declared {
    std::set<std::string> opaque, function_types, constants;
 };
 
-// Everything the public headers declare: abi/include/modkit and, from loader.h, modkit_call.
+// Everything the public headers declare: abi/include/modkit and, from loader.h, modkit_call with
+// the types its 1.1 fields use (modkit_loader, modkit_loader_call_done_fn).
 Declared parse_headers() {
    Declared d;
    std::vector<fs::path> files;
@@ -110,7 +111,11 @@ Declared parse_headers() {
          for (int depth = 1; at < text.size() && depth > 0; ++at) depth += text[at] == '{' ? 1 : text[at] == '}' ? -1 : 0;
          d.structs[name] = field_names(text.substr(start, at - 1 - start));
       }
-      if (loader) continue;
+      if (loader) {
+         d.opaque.insert("modkit_loader");
+         d.function_types.insert("modkit_loader_call_done_fn");
+         continue;
+      }
       for (auto it = std::sregex_iterator(text.begin(), text.end(), opaque); it != std::sregex_iterator(); ++it)
          d.opaque.insert((*it)[1]);
       for (auto it = std::sregex_iterator(text.begin(), text.end(), function_type); it != std::sregex_iterator(); ++it)
@@ -248,7 +253,8 @@ TEST_CASE("the ABI table takes sizes, offsets and types from the compiler") {
    CHECK_FALSE(str.size_prefixed);
    CHECK(str.fields[0].type == "const char *");
    CHECK(str.fields[1].type == "uint" + std::to_string(8 * sizeof(size_t)) + "_t");
-   CHECK(find("modkit_call").fields.back().type == "const volatile int32_t *");
+   CHECK(find("modkit_call").fields[4].type == "const volatile int32_t *");
+   CHECK(find("modkit_call").fields.back().type == "int32_t"); // 1.1: the status of an early completion
    const auto ok = std::find_if(model.constants.begin(), model.constants.end(), [](const auto &c) { return c.name == "MODKIT_PENDING"; });
    REQUIRE(ok != model.constants.end());
    CHECK(ok->value == MODKIT_PENDING);

@@ -173,13 +173,13 @@ TEST_CASE("check does not load what the static checks refuse") {
 
 TEST_CASE("check --host-abi judges the manifest against another host's ABI") {
    const std::string module = cli_fixture("cli_marker");
-   CHECK(run_modkit({"check", module, "--host-abi", "1.0"}).status == 0);
+   CHECK(run_modkit({"check", module, "--host-abi", "1.1"}).status == 0);
    CHECK(run_modkit({"check", module, "--host-abi", "1.4"}).status == 0);
    const Run older = run_modkit({"check", "--json", module, "--host-abi", "0.9"});
    CHECK(older.status == 1);
    const auto doc = older.json();
    CHECK(doc["host_abi"]["compatible"] == false);
-   CHECK(doc["host_abi"]["reason"] == "built for ABI 1.0, host provides 0.9 (the major versions must be equal)");
+   CHECK(doc["host_abi"]["reason"] == "built for ABI 1.1, host provides 0.9 (the major versions must be equal)");
    CHECK(doc["load"]["outcome"] == "loaded"); // this build's loader still loads it
    CHECK(run_modkit({"check", module, "--host-abi", "2.0"}).status == 1);
    CHECK(run_modkit({"check", module, "--host-abi", "one"}).status == 2);

@@ -54,7 +54,7 @@ TEST_CASE("compat accepts a module built for this host") {
    const auto doc = run_modkit({"compat", "--json", cli_fixture("cli_marker"), "--host", host}).json();
    for (const char *key : {"command", "ok", "file", "host", "module", "reasons", "notes"}) CHECK_MESSAGE(doc.contains(key), key);
    CHECK(doc["ok"] == true);
-   CHECK(doc["host"]["abi"] == "1.0");
+   CHECK(doc["host"]["abi"] == "1.1");
    // Without --host, the host is this build.
    CHECK(run_modkit({"compat", cli_fixture("cli_marker")}).status == 0);
    if (!spam_c().empty()) CHECK(run_modkit({"compat", spam_c(), "--host", host}).status == 0);
@@ -77,7 +77,7 @@ TEST_CASE("compat names every reason a module cannot load into a host") {
       const Run run = run_modkit({"compat", "--json", cli_fixture("cli_marker"), "--host", host});
       CHECK(run.status == 1);
       CHECK(reasons(run.json()) ==
-            std::vector<std::string>{"built for ABI 1.0, host provides 2.0 (the major versions must be equal)"});
+            std::vector<std::string>{"built for ABI 1.1, host provides 2.1 (the major versions must be equal)"});
    }
    SUBCASE("the host does not provide a category the module registers") {
       if (spam_c().empty()) return;

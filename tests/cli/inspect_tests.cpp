@@ -12,7 +12,7 @@ TEST_CASE("inspect prints the manifest and exports of the C sample") {
    const Run human = run_modkit({"inspect", spam_c()});
    INFO(human.out << human.err);
    CHECK(human.status == 0);
-   CHECK(contains(human.out, "manifest   spam_c 1.0.0, ABI 1.0, SDK c-1.0"));
+   CHECK(contains(human.out, "manifest   spam_c 1.0.0, ABI 1.1, SDK c-1.1"));
    CHECK(contains(human.out, "registers  modkit.spam_checker"));
    CHECK(contains(human.out, "exports    modkit_module_entry (function (STT_FUNC), global)"));
    CHECK(contains(human.out, "verdict    ok"));
@@ -33,8 +33,8 @@ TEST_CASE("inspect prints the manifest and exports of the C sample") {
    CHECK(file["elf"]["type"] == "shared object (ET_DYN)");
    CHECK(file["elf"]["needed"] == nlohmann::json::array({"libc.so.6"}));
    CHECK(file["manifest"]["name"] == "spam_c");
-   CHECK(file["manifest"]["abi"] == "1.0");
-   CHECK(file["manifest"]["sdk"] == "c-1.0");
+   CHECK(file["manifest"]["abi"] == "1.1");
+   CHECK(file["manifest"]["sdk"] == "c-1.1");
    CHECK(file["manifest"]["registers"] == nlohmann::json::array({"modkit.spam_checker"}));
    REQUIRE(file["exports"].size() == 1);
    CHECK(file["exports"][0]["name"] == "modkit_module_entry");

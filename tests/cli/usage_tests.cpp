@@ -16,7 +16,7 @@ TEST_CASE("every subcommand has --help, which exits 0") {
       CHECK(contains(run.out, "Usage:"));
    }
    CHECK(contains(run_modkit({"check", "--help"}).out, "--json"));
-   CHECK(contains(run_modkit({"--version"}).out, "(ABI 1.0)"));
+   CHECK(contains(run_modkit({"--version"}).out, "(ABI 1.1)"));
 }
 
 TEST_CASE("usage errors exit 2, with a JSON document when --json was asked for") {

@@ -183,9 +183,9 @@ std::vector<Case> corpus(const TempDir &dir) {
                   "manifest: expected a JSON object with \"name\", \"version\" and \"abi\" strings (modkit/manifest.h), "
                   "found text that is not a JSON object"});
    out.push_back({"8 compat", "ABI major + 1", fixture("abi_major2"), "inspect", version,
-                  "built for ABI 2.0, host provides 1.0 (the major versions must be equal)"});
+                  "built for ABI 2.0, host provides 1.1 (the major versions must be equal)"});
    out.push_back({"8 compat", "ABI minor newer than the host's", fixture("abi_minor_newer"), "inspect", version,
-                  "built for ABI 1.7, host provides 1.0"});
+                  "built for ABI 1.7, host provides 1.1"});
    // Declared, not registered: the module's code never runs, so only the manifest can say it.
    out.push_back({"8 compat", "a declared category the host does not provide", fixture("declares_missing_category"),
                   "inspect", MODKIT_E_NOT_FOUND,
@@ -240,7 +240,7 @@ std::vector<Case> corpus(const TempDir &dir) {
    out.push_back({"18 contract", "struct_size smaller than required", fixture("short_descriptor"), "link", version,
                   "descriptor struct_size is 16; expected at least"});
    out.push_back({"18 contract", "entry returns NULL", fixture("declines"), "link", version,
-                  "modkit_module_entry returned NULL: the module declined ABI 1.0"});
+                  "modkit_module_entry returned NULL: the module declined ABI 1.1"});
    return out;
 }
 

@@ -138,7 +138,7 @@ TEST_CASE("modkit_inspect_file judges the ABI version by the loader's rule, agai
    const nlohmann::json own = inspect(fixture("abi_minor_newer"));
    CHECK(own["abi"]["compatible"] == false);
    CHECK(own["abi"]["host"] == std::to_string(MODKIT_ABI_VERSION_MAJOR) + "." + std::to_string(MODKIT_ABI_VERSION_MINOR));
-   CHECK(own["abi"]["reason"] == "built for ABI 1.7, host provides 1.0");
+   CHECK(own["abi"]["reason"] == "built for ABI 1.7, host provides 1.1");
    modkit_inspect_options o{};
    o.struct_size = sizeof o;
    o.judge = MODKIT_INSPECT_ABI;

@@ -153,13 +153,13 @@ TEST_CASE("ABI versions: another major, or a newer minor, are refused with both 
       auto errors = load_errors([&] { host.load(R"([{"module": "abi_major2"}])"); });
       REQUIRE(errors.size() == 1);
       CHECK(errors[0].code == MODKIT_E_VERSION_MISMATCH);
-      CHECK(errors[0].message == "built for ABI 2.0, host provides 1.0 (the major versions must be equal)");
+      CHECK(errors[0].message == "built for ABI 2.0, host provides 1.1 (the major versions must be equal)");
    }
    SUBCASE("minor newer than the host") {
       auto errors = load_errors([&] { host.load(R"([{"module": "abi_minor_newer"}])"); });
       REQUIRE(errors.size() == 1);
       CHECK(errors[0].code == MODKIT_E_VERSION_MISMATCH);
-      CHECK(errors[0].message == "built for ABI 1.7, host provides 1.0");
+      CHECK(errors[0].message == "built for ABI 1.7, host provides 1.1");
    }
 }
 
@@ -168,7 +168,7 @@ TEST_CASE("a module whose entry point declines is refused at link") {
    auto errors = load_errors([&] { host.load(R"([{"module": "declines"}])"); });
    REQUIRE(errors.size() == 1);
    CHECK(errors[0].stage == "link");
-   CHECK(contains(errors[0].message, "declined ABI 1.0"));
+   CHECK(contains(errors[0].message, "declined ABI 1.1"));
 }
 
 TEST_CASE("files that are not modules are refused with what they are, not a raw dlerror") {

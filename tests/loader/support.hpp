@@ -27,11 +27,13 @@ struct Host {
    std::mutex mutex;
    modkit::Loader loader;
 
-   explicit Host(std::vector<std::string> reserved = {"/_matrix/"})
-      : loader(options(this, std::move(reserved))) {}
+   explicit Host(std::vector<std::string> reserved = {"/_matrix/"}, uint32_t pending_wait_ms = 0)
+      : loader(options(this, std::move(reserved), pending_wait_ms)) {}
 
-   static modkit::Loader::Options options(Host *self, std::vector<std::string> reserved) {
+   static modkit::Loader::Options options(Host *self, std::vector<std::string> reserved,
+                                          uint32_t pending_wait_ms = 0) {
       modkit::Loader::Options o;
+      o.pending_wait_ms = pending_wait_ms;
       o.categories = {modkit_spam_checker_category(), test_category(), undeclared_category()};
       o.reserved_web_prefixes = std::move(reserved);
       o.log = [self](modkit_log_level, const char *module, std::string_view line) {

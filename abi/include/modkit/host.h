@@ -129,6 +129,28 @@ typedef struct modkit_host_api {
    // The pointer is owned by the host and valid until deinit returns.
    // [thread-safe]
    const void *(MODKIT_ABI *get_extension)(modkit_host *host, const char *extension_id);
+
+   // ---- asynchronous completion (ABI 1.1; check MODKIT_HAS_FIELD before use) ----
+   // The protocol (docs/abi.md): a callback may return MODKIT_PENDING only when
+   // call_can_suspend(call) is true. It then owns the duty to call call_complete(call, status)
+   // exactly once, from any thread, after writing its outputs; until then the call handle and
+   // every output pointer and buffer it received stay valid. Completing before the callback has
+   // returned MODKIT_PENDING is allowed. A call the host cancels (call_is_cancelled) or whose
+   // deadline passes is still completed, with MODKIT_E_CANCELLED if nothing better is known.
+
+   // True when the host that made this call accepts MODKIT_PENDING from the callback receiving
+   // it. False for calls made the 1.0 way: the callback must then answer before returning.
+   // [thread-safe]; valid until the callback returns
+   bool(MODKIT_ABI *call_can_suspend)(const modkit_call *call);
+
+   // Completes a call its callback suspended, with the callback's final status (never
+   // MODKIT_PENDING); outputs must be written before. The host may resume its dispatch on the
+   // calling thread before this returns, so call it holding no lock the next callback could
+   // need. Returns MODKIT_E_STATE, and changes nothing, for a call that is not suspended (it was
+   // completed already, or answered synchronously) and MODKIT_E_INVALID_ARGUMENT for a call
+   // that cannot suspend; the host logs both.
+   // [thread-safe]; once per suspended call
+   modkit_status(MODKIT_ABI *call_complete)(modkit_call *call, modkit_status status);
 } modkit_host_api;
 
 MODKIT_EXTERN_C_END

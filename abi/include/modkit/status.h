@@ -21,8 +21,9 @@ enum {
    MODKIT_E_TIMEOUT = 10,         // the call's deadline passed
    MODKIT_E_CONFLICT = 11,        // something with that name or path is already registered
    MODKIT_E_DENIED = 12,          // refused by policy (trust, hygiene, permission)
-   // Reserved for asynchronous completion in a later 1.x minor: a callback will return it to
-   // say it completes the call later. A 1.0 host treats it as an error from the callback.
+   // ABI 1.1: returned by a callback that will complete its call later, through
+   // modkit_host_api.call_complete; only allowed when call_can_suspend(call) is true. A host
+   // whose call cannot suspend treats it as an error from the callback.
    MODKIT_PENDING = 100,
 };
 typedef int32_t modkit_status;

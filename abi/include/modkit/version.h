@@ -6,8 +6,8 @@
 // Major: bumped only for a breaking change; modules must be rebuilt.
 // Minor: bumped when something is appended (a field, a host function, a category slot).
 #define MODKIT_ABI_VERSION_MAJOR 1
-#define MODKIT_ABI_VERSION_MINOR 0
-#define MODKIT_ABI_VERSION_STRING "1.0"
+#define MODKIT_ABI_VERSION_MINOR 1
+#define MODKIT_ABI_VERSION_STRING "1.1"
 
 MODKIT_EXTERN_C_BEGIN
 

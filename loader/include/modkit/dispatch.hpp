@@ -110,28 +110,199 @@ MODKIT_DISPATCH_COLD Outcome on_failure(const modkit_loader_slot &slot, const mo
 
 } // namespace detail
 
+// ---- the policies as folds ----
+//
+// Each combination policy is a fold over a slot's registrants in config order: for every
+// registrant it wants(), the module answers into a fresh value(), and step() decides whether the
+// dispatch stops there (with its Outcome) or goes on; end() is the outcome when every module
+// ran. The synchronous policies below run a fold in a loop; modkit/async.hpp runs the same folds
+// across suspensions, so both paths combine answers and apply exception policies identically.
+namespace fold {
+
+struct None {}; // the value of a slot without outputs
+
+// First non-zero answer wins; on fail-closed the answer is deny.
+template <class T, class Filter = detail::AnyEntry>
+struct FirstNonZero {
+   using value_type = T;
+   T *answer;
+   T deny;
+   uint64_t limit;
+   Filter filter;
+   static constexpr bool only_first = false;
+
+   bool wants(const modkit_loader_entry &e) { return filter(e); }
+   static T value() { return T{}; }
+   template <class Observer>
+   MODKIT_DISPATCH_INLINE bool step(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status,
+                                    const T &value, Outcome &out, Observer &observer) {
+      if (MODKIT_DISPATCH_LIKELY(status == MODKIT_OK && detail::within(value, limit))) {
+         if (value == T{}) return false;
+         *answer = value;
+         out = {Outcome::Kind::decided, MODKIT_OK, e.module_index};
+         return true;
+      }
+      return fail(slot, e, status, status == MODKIT_OK, out, observer);
+   }
+   template <class Observer>
+   bool fail(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status, bool out_of_range,
+             Outcome &out, Observer &observer) {
+      out = detail::on_failure(slot, e, status, out_of_range, observer);
+      if (out.kind == Outcome::Kind::no_opinion) return false;
+      if (out.kind == Outcome::Kind::failed_closed) *answer = deny;
+      return true;
+   }
+   Outcome end() const { return {}; }
+};
+
+// Every module must answer true; the first false wins. Each module's answer starts true, so a
+// module that writes nothing does not deny.
+struct AllTrue {
+   using value_type = bool;
+   bool *answer;
+   static constexpr bool only_first = false;
+
+   bool wants(const modkit_loader_entry &) { return true; }
+   static bool value() { return true; }
+   template <class Observer>
+   MODKIT_DISPATCH_INLINE bool step(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status,
+                                    const bool &value, Outcome &out, Observer &observer) {
+      if (status != MODKIT_OK) return fail(slot, e, status, false, out, observer);
+      if (value) return false;
+      *answer = false;
+      out = {Outcome::Kind::decided, MODKIT_OK, e.module_index};
+      return true;
+   }
+   template <class Observer>
+   bool fail(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status, bool out_of_range,
+             Outcome &out, Observer &observer) {
+      out = detail::on_failure(slot, e, status, out_of_range, observer);
+      if (out.kind == Outcome::Kind::no_opinion) return false;
+      if (out.kind == Outcome::Kind::failed_closed) *answer = false;
+      return true;
+   }
+   Outcome end() const { return {}; }
+};
+
+// Every module runs (notifications); only failures matter.
+struct RunAll {
+   using value_type = None;
+   static constexpr bool only_first = false;
+
+   bool wants(const modkit_loader_entry &) { return true; }
+   static None value() { return {}; }
+   template <class Observer>
+   MODKIT_DISPATCH_INLINE bool step(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status,
+                                    const None &, Outcome &out, Observer &observer) {
+      if (MODKIT_DISPATCH_LIKELY(status == MODKIT_OK)) return false;
+      return fail(slot, e, status, false, out, observer);
+   }
+   template <class Observer>
+   bool fail(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status, bool out_of_range,
+             Outcome &out, Observer &observer) {
+      out = detail::on_failure(slot, e, status, out_of_range, observer);
+      return out.kind != Outcome::Kind::no_opinion;
+   }
+   Outcome end() const { return {}; }
+};
+
+// Every module answers into a fresh Out; merge(const Out &, entry) folds each successful answer
+// into the host's result and returns true to stop early.
+template <class Out, class Merge>
+struct Merging {
+   using value_type = Out;
+   Merge merge;
+   static constexpr bool only_first = false;
+
+   bool wants(const modkit_loader_entry &) { return true; }
+   static Out value() { return Out{}; }
+   template <class Observer>
+   MODKIT_DISPATCH_INLINE bool step(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status,
+                                    const Out &value, Outcome &out, Observer &observer) {
+      if (status != MODKIT_OK) return fail(slot, e, status, false, out, observer);
+      if (!merge(value, e)) return false;
+      out = {Outcome::Kind::decided, MODKIT_OK, e.module_index};
+      return true;
+   }
+   template <class Observer>
+   bool fail(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status, bool out_of_range,
+             Outcome &out, Observer &observer) {
+      out = detail::on_failure(slot, e, status, out_of_range, observer);
+      return out.kind != Outcome::Kind::no_opinion;
+   }
+   Outcome end() const { return {}; }
+};
+
+// Only the first registrant is called; its answer, zero included, is the answer.
+template <class T>
+struct Single {
+   using value_type = T;
+   T *answer;
+   T deny;
+   uint64_t limit;
+   static constexpr bool only_first = true;
+
+   bool wants(const modkit_loader_entry &) { return true; }
+   static T value() { return T{}; }
+   template <class Observer>
+   MODKIT_DISPATCH_INLINE bool step(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status,
+                                    const T &value, Outcome &out, Observer &observer) {
+      if (MODKIT_DISPATCH_LIKELY(status == MODKIT_OK && detail::within(value, limit))) {
+         *answer = value;
+         out = {Outcome::Kind::decided, MODKIT_OK, e.module_index};
+         return true;
+      }
+      return fail(slot, e, status, status == MODKIT_OK, out, observer);
+   }
+   template <class Observer>
+   bool fail(const modkit_loader_slot &slot, const modkit_loader_entry &e, modkit_status status, bool out_of_range,
+             Outcome &out, Observer &observer) {
+      out = detail::on_failure(slot, e, status, out_of_range, observer);
+      if (out.kind == Outcome::Kind::failed_closed) *answer = deny;
+      return true;
+   }
+   Outcome end() const { return {}; }
+};
+
+} // namespace fold
+
+namespace detail {
+
+// Calls invoke with the value's address, or without one for a slot without outputs.
+template <class Invoke, class V>
+MODKIT_DISPATCH_INLINE modkit_status invoke_into(Invoke &invoke, const modkit_loader_entry &e, V &value) {
+   if constexpr (std::is_same_v<V, fold::None>) {
+      (void)value;
+      return invoke(e);
+   } else {
+      return invoke(e, &value);
+   }
+}
+
+// The synchronous loop every policy shares.
+template <class Fold, class Invoke, class Observer>
+MODKIT_DISPATCH_INLINE Outcome run_fold(const modkit_loader_slot &slot, Fold fold, Invoke &invoke, Observer &observer) {
+   for (const modkit_loader_entry &e : entries(slot)) {
+      if (!fold.wants(e)) continue;
+      typename Fold::value_type value = Fold::value();
+      const modkit_status status = invoke_into(invoke, e, value);
+      Outcome out;
+      if (fold.step(slot, e, status, value, out, observer)) return out;
+      if constexpr (Fold::only_first) break;
+   }
+   return fold.end();
+}
+
+} // namespace detail
+
 // First non-zero answer wins; later modules are not called. On fail-closed, answer = deny.
 // Filter selects the registrants to consider (keyed dispatch); the default takes all.
 template <class T, class Invoke, class Observer = NullObserver, class Filter = detail::AnyEntry>
 MODKIT_DISPATCH_INLINE Outcome first_non_zero(const modkit_loader_slot &slot, T &answer, Invoke &&invoke,
                                               detail::same_t<T> deny = T{}, Observer &&observer = {},
                                               Filter &&filter = {}) {
-   const uint64_t limit = detail::answer_limit<T>(*slot.desc);
-   for (const modkit_loader_entry &e : detail::entries(slot)) {
-      if (!filter(e)) continue;
-      T value{};
-      const modkit_status status = invoke(e, &value);
-      if (MODKIT_DISPATCH_LIKELY(status == MODKIT_OK && detail::within(value, limit))) {
-         if (value == T{}) continue;
-         answer = value;
-         return {Outcome::Kind::decided, MODKIT_OK, e.module_index};
-      }
-      const Outcome out = detail::on_failure(slot, e, status, status == MODKIT_OK, observer);
-      if (out.kind == Outcome::Kind::no_opinion) continue;
-      if (out.kind == Outcome::Kind::failed_closed) answer = deny;
-      return out;
-   }
-   return {};
+   using F = fold::FirstNonZero<T, std::decay_t<Filter> &>;
+   return detail::run_fold(slot, F{&answer, deny, detail::answer_limit<T>(*slot.desc), filter}, invoke, observer);
 }
 
 // Keyed dispatch: first non-zero among the registrants matches(entry) accepts (Synapse's
@@ -147,67 +318,27 @@ MODKIT_DISPATCH_INLINE Outcome keyed(const modkit_loader_slot &slot, Matches &&m
 template <class Invoke, class Observer = NullObserver>
 MODKIT_DISPATCH_INLINE Outcome all_true(const modkit_loader_slot &slot, bool &answer, Invoke &&invoke, Observer &&observer = {}) {
    answer = true;
-   for (const modkit_loader_entry &e : detail::entries(slot)) {
-      bool value = true;
-      const modkit_status status = invoke(e, &value);
-      if (status != MODKIT_OK) {
-         const Outcome out = detail::on_failure(slot, e, status, false, observer);
-         if (out.kind == Outcome::Kind::no_opinion) continue;
-         if (out.kind == Outcome::Kind::failed_closed) answer = false;
-         return out;
-      }
-      if (!value) {
-         answer = false;
-         return {Outcome::Kind::decided, MODKIT_OK, e.module_index};
-      }
-   }
-   return {};
+   return detail::run_fold(slot, fold::AllTrue{&answer}, invoke, observer);
 }
 
 // Every module runs; answers are ignored (notifications). invoke(entry) returns the status.
 template <class Invoke, class Observer = NullObserver>
 MODKIT_DISPATCH_INLINE Outcome run_all(const modkit_loader_slot &slot, Invoke &&invoke, Observer &&observer = {}) {
-   for (const modkit_loader_entry &e : detail::entries(slot)) {
-      const modkit_status status = invoke(e);
-      if (MODKIT_DISPATCH_LIKELY(status == MODKIT_OK)) continue;
-      const Outcome out = detail::on_failure(slot, e, status, false, observer);
-      if (out.kind != Outcome::Kind::no_opinion) return out;
-   }
-   return {};
+   return detail::run_fold(slot, fold::RunAll{}, invoke, observer);
 }
 
 // Every module runs into its own fresh Out; merge(const Out &, entry) folds each successful
 // answer into the host's result and returns true to stop early (e.g. presence's "ALL").
 template <class Out, class Invoke, class Merge, class Observer = NullObserver>
 MODKIT_DISPATCH_INLINE Outcome merge(const modkit_loader_slot &slot, Invoke &&invoke, Merge &&merge_into, Observer &&observer = {}) {
-   for (const modkit_loader_entry &e : detail::entries(slot)) {
-      Out value{};
-      const modkit_status status = invoke(e, &value);
-      if (status != MODKIT_OK) {
-         const Outcome out = detail::on_failure(slot, e, status, false, observer);
-         if (out.kind != Outcome::Kind::no_opinion) return out;
-         continue;
-      }
-      if (merge_into(static_cast<const Out &>(value), e)) return {Outcome::Kind::decided, MODKIT_OK, e.module_index};
-   }
-   return {};
+   return detail::run_fold(slot, fold::Merging<Out, Merge &>{merge_into}, invoke, observer);
 }
 
 // Only the first registrant is called (Synapse's background update controller).
 template <class T, class Invoke, class Observer = NullObserver>
 MODKIT_DISPATCH_INLINE Outcome single(const modkit_loader_slot &slot, T &answer, Invoke &&invoke,
                                       detail::same_t<T> deny = T{}, Observer &&observer = {}) {
-   if (slot.count == 0) return {};
-   const modkit_loader_entry &e = slot.entries[0];
-   T value{};
-   const modkit_status status = invoke(e, &value);
-   if (MODKIT_DISPATCH_LIKELY(status == MODKIT_OK && detail::within(value, detail::answer_limit<T>(*slot.desc)))) {
-      answer = value;
-      return {Outcome::Kind::decided, MODKIT_OK, e.module_index};
-   }
-   const Outcome out = detail::on_failure(slot, e, status, status == MODKIT_OK, observer);
-   if (out.kind == Outcome::Kind::failed_closed) answer = deny;
-   return out;
+   return detail::run_fold(slot, fold::Single<T>{&answer, deny, detail::answer_limit<T>(*slot.desc)}, invoke, observer);
 }
 
 // First non-zero on first; if nobody objected, first non-zero on next (Synapse's

@@ -63,6 +63,11 @@ typedef struct modkit_loader_options {
    // More categories, described in JSON (NUL-terminated; NULL for none) for hosts without C
    // headers for them; the format is in docs/host-integration.md. Copied at creation.
    const char *categories_json;
+
+   // Since 1.1: how long unload and reload wait for suspended calls to complete before they
+   // give up on the module: it is then reported by name and kept loaded, never unmapped
+   // under a call. 0: 10,000 ms.
+   uint32_t pending_wait_ms;
 } modkit_loader_options;
 
 // Creates a loader. options is copied (not the arrays it points to).
@@ -462,20 +467,112 @@ MODKIT_LOADER_API modkit_status modkit_loader_invalidate_cache(modkit_loader *lo
 
 // The per-call handle. Hosts fill one in (usually on the stack) for each dispatch; modules see
 // it as opaque and read it through modkit_host_api's call_* functions.
+typedef void (*modkit_loader_call_done_fn)(void *user_data, modkit_call *call, modkit_status status);
+
 struct modkit_call {
    uint32_t struct_size;            // sizeof(struct modkit_call)
    uint32_t reserved;               // zero
    modkit_str request_id;           // borrowed; may be empty
    int64_t deadline_ns;             // CLOCK_MONOTONIC nanoseconds; 0 for none
    const volatile int32_t *cancelled; // non-zero once cancelled; may be NULL
+
+   // Since 1.1: asynchronous completion, set up by modkit_loader_call_arm for one callback at a
+   // time. Zero (as modkit_call_make leaves them): the call cannot suspend. After arming, the
+   // fields belong to the loader's functions until the call is answered or completed.
+   modkit_loader_call_done_fn done;  // receives a suspended call's completion
+   void *done_user_data;
+   const modkit_loader *loader;      // where a misused completion is logged; may be NULL
+   uint32_t state;                   // MODKIT_LOADER_CALL_* below
+   modkit_status status;             // the status of a completion that beat the return
 };
 
-// Initialises a call handle with no deadline and no cancellation.
+// The states of a call's completion protocol (modkit_call.state).
+enum {
+   MODKIT_LOADER_CALL_IDLE = 0,      // not armed: the callback cannot suspend
+   MODKIT_LOADER_CALL_ARMED = 1,     // a callback that may suspend is running
+   MODKIT_LOADER_CALL_SUSPENDED = 2, // it returned MODKIT_PENDING; done will receive the status
+   MODKIT_LOADER_CALL_COMPLETED = 3, // it completed before returning MODKIT_PENDING
+};
+
+// Initialises a call handle with no deadline and no cancellation; it cannot suspend.
 // [thread-safe]
 static inline modkit_call modkit_call_make(modkit_str request_id) {
-   modkit_call c = {sizeof(modkit_call), 0, request_id, 0, (const volatile int32_t *)0};
+   modkit_call c;
+   c.struct_size = sizeof(modkit_call);
+   c.reserved = 0;
+   c.request_id = request_id;
+   c.deadline_ns = 0;
+   c.cancelled = (const volatile int32_t *)0;
+   c.done = (modkit_loader_call_done_fn)0;
+   c.done_user_data = (void *)0;
+   c.loader = (const modkit_loader *)0;
+   c.state = MODKIT_LOADER_CALL_IDLE;
+   c.status = MODKIT_OK;
    return c;
 }
+
+// ---- asynchronous calls (since 1.1) ----
+//
+// A host that accepts MODKIT_PENDING arms the call before each callback it invokes, then passes
+// the callback's return value through modkit_loader_call_returned:
+//
+//   modkit_loader_call_arm(&call, on_done, state, loader);
+//   modkit_status s = modkit_loader_call_returned(&call, fn(entry->user_data, &call, ...));
+//   if (s == MODKIT_PENDING) { ...pin, leave the read section; on_done(state, &call, status) follows... }
+//   else { ...the callback answered (also when it completed before returning)... }
+//
+// on_done runs exactly once per suspension, on the thread that completed the call, possibly
+// before modkit_loader_call_returned has returned on the dispatching thread: whatever it needs
+// must be set up before the callback is invoked. While a call is suspended, the host keeps
+// the handle and every output it passed alive and unmoved, and keeps the module's snapshot
+// pinned (modkit_loader_pin), never a read section. modkit::AsyncDispatch (modkit/async.hpp)
+// and modkit_loader_dispatch_json_async do all of this for hosts.
+
+// Arms call for one callback invocation that may suspend. loader (may be NULL) is where a
+// module's misused completion is logged.
+// [thread-safe] for distinct calls; the call must not be suspended
+static inline void modkit_loader_call_arm(modkit_call *call, modkit_loader_call_done_fn done, void *user_data,
+                                          const modkit_loader *loader) {
+   call->done = done;
+   call->done_user_data = user_data;
+   call->loader = loader;
+   call->status = MODKIT_OK;
+   call->state = MODKIT_LOADER_CALL_ARMED;
+}
+
+// Takes what an armed callback returned: MODKIT_PENDING when the call is now suspended (done
+// will receive the completion), the completion's status when the module completed it before
+// returning MODKIT_PENDING, and status itself otherwise. Disarms the call unless suspended.
+// [thread-safe]; on the thread that invoked the callback, once per invocation
+MODKIT_LOADER_API modkit_status modkit_loader_call_settle(modkit_call *call, modkit_status status);
+
+static inline modkit_status modkit_loader_call_returned(modkit_call *call, modkit_status status) {
+   if (MODKIT_LOADER_LIKELY(status != MODKIT_PENDING)) {
+      call->state = MODKIT_LOADER_CALL_IDLE;
+      return status;
+   }
+   return modkit_loader_call_settle(call, status);
+}
+
+// Pins snapshot for a suspended call into module_index: until the matching unpin, the snapshot
+// and every module in it stay loaded, as they would for a read section, but no thread is held.
+// Unload and reload wait for pins (bounded: see modkit_loader_options.pending_wait_ms). Call it
+// inside a read section that returned snapshot, or while holding another pin on it.
+// [thread-safe]
+MODKIT_LOADER_API void modkit_loader_pin(const modkit_loader_snapshot *snapshot, uint32_t module_index);
+// Releases a pin. snapshot may be freed as soon as this returns. [thread-safe]
+MODKIT_LOADER_API void modkit_loader_unpin(const modkit_loader_snapshot *snapshot, uint32_t module_index);
+
+// A one-shot timer on the loader's timer thread, for deadlines: fire(user_data) runs there
+// once, at or after deadline_ns (CLOCK_MONOTONIC), unless cancelled first. *id identifies it.
+// [thread-safe]
+typedef void (*modkit_loader_timer_fn)(void *user_data);
+MODKIT_LOADER_API modkit_status modkit_loader_timer_start(modkit_loader *loader, int64_t deadline_ns,
+                                                          modkit_loader_timer_fn fire, void *user_data,
+                                                          uint64_t *id);
+// True when the timer was removed before it fired; false when it has fired or is firing (then
+// fire owns whatever user_data it was given). [thread-safe]; never from inside fire
+MODKIT_LOADER_API bool modkit_loader_timer_cancel(modkit_loader *loader, uint64_t id);
 
 // ---- changing one module while the others run ----
 
@@ -520,6 +617,50 @@ MODKIT_LOADER_API modkit_status modkit_loader_call_json(modkit_loader *loader, c
                                                         const char *category_id, const char *slot_name,
                                                         const char *args_json, size_t args_size,
                                                         modkit_call *call, modkit_buffer *result);
+
+// ---- the dynamic path, asynchronously (since 1.1) ----
+
+// One asynchronous dynamic dispatch. Owned by the host from modkit_loader_dispatch_json_async
+// until modkit_loader_async_release; the loader keeps what it needs beyond that itself.
+typedef struct modkit_loader_async modkit_loader_async;
+
+// Receives the dispatch's result: status and result_json as modkit_loader_dispatch_json returns
+// and writes them; result_json is valid during the call only. Called exactly once, on the
+// thread that finished the dispatch: the caller's own before dispatch_json_async returns when no
+// module suspended, a module's thread that completed, or the loader's timer thread on the
+// deadline (status MODKIT_E_TIMEOUT unless the slot fails open).
+typedef void (*modkit_loader_async_done_fn)(void *user_data, modkit_status status, modkit_str result_json);
+
+typedef struct modkit_loader_async_options {
+   uint32_t struct_size;  // sizeof(modkit_loader_async_options)
+   uint32_t reserved;
+   modkit_str request_id; // copied; may be empty
+   int64_t deadline_ns;   // CLOCK_MONOTONIC nanoseconds; 0 for none
+} modkit_loader_async_options;
+
+// modkit_loader_dispatch_json that lets modules suspend. Modules are called in config order, each
+// after the one before has completed, with the slot's combination and exception policies; a
+// suspended module holds a pin, not a read section. On the deadline or on
+// modkit_loader_async_cancel the dispatch stops calling modules, treats the module it waits for
+// as failed (MODKIT_E_TIMEOUT, MODKIT_E_CANCELLED) under the slot's exception policy, and calls
+// done at once; that module's late completion is then ignored. options may be NULL. *out
+// receives the handle (also when done was called already). When nothing could start (no such
+// slot, arguments that do not fit), done is called at once with {"error": ...} and that status
+// (MODKIT_E_NOT_FOUND, MODKIT_E_INVALID_ARGUMENT) is also returned.
+// [thread-safe]
+MODKIT_LOADER_API modkit_status modkit_loader_dispatch_json_async(modkit_loader *loader, const char *category_id,
+                                                                  const char *slot_name, const char *args_json,
+                                                                  size_t args_size,
+                                                                  const modkit_loader_async_options *options,
+                                                                  modkit_loader_async_done_fn done,
+                                                                  void *user_data, modkit_loader_async **out);
+
+// Cancels: modules see call_is_cancelled, no further module is called, and done (if it has not
+// run) runs now. [thread-safe]; before release
+MODKIT_LOADER_API void modkit_loader_async_cancel(modkit_loader_async *async);
+
+// Gives the handle back; done still runs if it has not yet. [thread-safe]; once
+MODKIT_LOADER_API void modkit_loader_async_release(modkit_loader_async *async);
 
 // Describes the loaded modules and what each registered, as JSON:
 //   {"modules": [{"name", "version", "description", "path", "position", "config",

@@ -9,6 +9,7 @@
 // modkit/loader.h: load and destruction on one thread; slots, modules and dispatch from any.
 #pragma once
 
+#include <modkit/async.hpp>
 #include <modkit/dispatch.hpp>
 #include <modkit/loader.h>
 
@@ -156,10 +157,12 @@ public:
       // Receives every log line; empty: stderr.
       std::function<void(modkit_log_level, const char *module, std::string_view)> log;
       std::function<const void *(const char *extension_id)> get_extension;
+      // How long unload and reload wait for suspended calls (modkit_loader_options); 0: default.
+      uint32_t pending_wait_ms = 0;
    };
 
    explicit Loader(std::vector<const modkit_category *> categories)
-      : Loader(Options{std::move(categories), {}, false, {}, {}, {}}) {}
+      : Loader(Options{std::move(categories), {}, false, {}, {}, {}, 0}) {}
 
    explicit Loader(Options options) : state_(std::make_unique<State>()) {
       state_->options = std::move(options);
@@ -172,6 +175,7 @@ public:
       o.allow_any_owner = state_->options.allow_any_owner;
       o.reserved_web_prefixes = state_->reserved.data();
       o.reserved_web_prefix_count = state_->reserved.size();
+      o.pending_wait_ms = state_->options.pending_wait_ms;
       if (state_->options.log) {
          o.log = &State::log;
          o.log_user_data = state_.get();
@@ -221,6 +225,19 @@ public:
       const int32_t category = modkit_loader_category_index(loader_, category_id);
       const modkit_loader_slot &s = slot<Member>(category_id).raw();
       return {static_cast<uint32_t>(category), static_cast<uint32_t>(s.desc - s.category->slots)};
+   }
+
+   // Where an asynchronous dispatch (modkit/async.hpp) runs: the guard's snapshot, counted in
+   // the loader's metrics unless metered is false. The dispatch copies request_id.
+   AsyncContext async_context(const ReadGuard &guard, std::string_view request_id = {}, int64_t deadline_ns = 0,
+                              bool metered = true) const {
+      AsyncContext c;
+      c.loader = loader_;
+      c.snapshot = &guard.snapshot();
+      c.request_id = request_id;
+      c.deadline_ns = deadline_ns;
+      c.reader = metered ? guard.reader() : nullptr;
+      return c;
    }
 
    // The calling thread's reader, for ReadGuard. [thread-safe]
