@@ -12,6 +12,10 @@
 #include <string>
 #include <tuple>
 
+// Built as C++17: the SDK offers its synchronous API only, unchanged (coroutine callbacks are
+// tested by sdk_async_tests, built as C++20).
+static_assert(MODKIT_SDK_HAS_COROUTINES == 0, "sdk_tests is compiled as C++17");
+
 // ---- a category of the test's own, written as a category header would be ----
 
 static const char TEST_WIDGETS_ID[] = "test.widgets";

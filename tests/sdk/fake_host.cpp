@@ -29,6 +29,8 @@ FakeHost::FakeHost() {
    api_.response_append = &response_append;
    api_.has_capability = &has_capability;
    api_.get_extension = &get_extension;
+   api_.call_can_suspend = &call_can_suspend;
+   api_.call_complete = &call_complete;
 }
 
 void FakeHost::end_init(bool succeeded) {
@@ -103,6 +105,71 @@ modkit_str FakeHost::call_request_id(const modkit_call *call) {
 }
 int64_t FakeHost::call_deadline_ns(const modkit_call *call) { return call->deadline_ns; }
 bool FakeHost::call_is_cancelled(const modkit_call *call) { return call->cancelled; }
+
+bool FakeHost::call_can_suspend(const modkit_call *call) { return call->state == modkit_call::armed; }
+
+modkit_status FakeHost::call_complete(modkit_call *call, modkit_status status) {
+   if (!call->suspendable) {
+      ++call->misuses;
+      return MODKIT_E_INVALID_ARGUMENT;
+   }
+   if (status == MODKIT_PENDING) {
+      ++call->misuses;
+      status = MODKIT_E_INTERNAL;
+   }
+   for (;;) {
+      uint32_t state = call->state;
+      if (state == modkit_call::armed) {
+         call->early_status = status;
+         if (call->state.compare_exchange_strong(state, modkit_call::completed)) {
+            ++call->completions;
+            return MODKIT_OK;
+         }
+      } else if (state == modkit_call::suspended) {
+         if (call->state.compare_exchange_strong(state, modkit_call::idle)) {
+            ++call->completions;
+            call->finish(status);
+            return MODKIT_OK;
+         }
+      } else {
+         ++call->misuses;
+         return MODKIT_E_STATE;
+      }
+   }
+}
+
+modkit_status modkit_call::returned(modkit_status status) {
+   uint32_t from = armed;
+   if (status != MODKIT_PENDING) {
+      if (state.exchange(idle) == completed) ++misuses; // answered and completed
+      return status;
+   }
+   if (state.compare_exchange_strong(from, suspended)) return MODKIT_PENDING;
+   if (from == completed) {
+      state = idle;
+      ++early_completions;
+      return early_status;
+   }
+   ++misuses; // MODKIT_PENDING from a call that could not suspend
+   return status;
+}
+
+void modkit_call::finish(modkit_status status) {
+   std::lock_guard<std::mutex> lock(mutex_);
+   final_ = status;
+   done_.notify_all();
+}
+
+std::optional<modkit_status> modkit_call::wait(std::chrono::milliseconds timeout) {
+   std::unique_lock<std::mutex> lock(mutex_);
+   done_.wait_for(lock, timeout, [&] { return final_.has_value(); });
+   return final_;
+}
+
+std::optional<modkit_status> modkit_call::final_status() {
+   std::lock_guard<std::mutex> lock(mutex_);
+   return final_;
+}
 
 modkit_status FakeHost::register_callbacks(modkit_host *host, const char *category_id, uint16_t major,
                                            uint16_t minor, const void *callbacks, void *user_data) {

@@ -5,6 +5,10 @@
 #include <modkit/modkit.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -25,10 +29,46 @@ struct modkit_http_response {
    std::vector<std::pair<std::string, std::string>> headers;
    std::string body;
 };
+// The per-call handle, with the completion protocol of ABI 1.1 under the loader's state rules:
+// arm() makes the call suspendable (ARMED); the callback's return goes through returned(), as
+// a host passes it through modkit_loader_call_returned. ARMED -> SUSPENDED (the callback
+// returned MODKIT_PENDING) -> IDLE (call_complete), or ARMED -> COMPLETED (call_complete before
+// the return) -> IDLE (returned() gives the completion's status). A completion in any other
+// state is refused and counted as a misuse.
 struct modkit_call {
+   enum : uint32_t { idle = 0, armed = 1, suspended = 2, completed = 3 };
+
    std::string request_id;
    int64_t deadline_ns = 0;
-   bool cancelled = false;
+   std::atomic<bool> cancelled{false};
+
+   std::atomic<bool> suspendable{false}; // armed at least once: call_complete is allowed
+   std::atomic<uint32_t> state{idle};
+   std::atomic<modkit_status> early_status{MODKIT_OK}; // a completion that beat the return
+   std::atomic<int> completions{0};     // accepted call_complete calls
+   std::atomic<int> misuses{0};         // refused ones: double, unsuspended, PENDING as status
+   std::atomic<int> early_completions{0}; // returned() found the call completed already
+
+   // Makes the call accept MODKIT_PENDING from the next callback. [host thread]
+   void arm() {
+      suspendable = true;
+      state = armed;
+   }
+   // Takes what the callback returned: MODKIT_PENDING when it is now suspended, the early
+   // completion's status, or status itself. [host thread, once per armed invocation]
+   modkit_status returned(modkit_status status);
+   // Waits until a suspended call is completed; its status, or nullopt after timeout.
+   std::optional<modkit_status> wait(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+   // The status a suspended call was completed with, if it was.
+   std::optional<modkit_status> final_status();
+
+   // Used by FakeHost::call_complete.
+   void finish(modkit_status status);
+
+private:
+   std::mutex mutex_;
+   std::condition_variable done_;
+   std::optional<modkit_status> final_;
 };
 
 // True when a function pointer is set; doctest cannot print function pointers itself.
@@ -127,6 +167,8 @@ private:
    static modkit_str call_request_id(const modkit_call *);
    static int64_t call_deadline_ns(const modkit_call *);
    static bool call_is_cancelled(const modkit_call *);
+   static bool call_can_suspend(const modkit_call *);
+   static modkit_status call_complete(modkit_call *, modkit_status);
    static modkit_status register_callbacks(modkit_host *, const char *, uint16_t, uint16_t,
                                            const void *, void *);
    static modkit_status register_web_resource(modkit_host *, const char *, modkit_web_handler, void *);

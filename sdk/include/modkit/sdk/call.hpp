@@ -13,8 +13,8 @@
 namespace modkit {
 
 // One dispatch of a callback or web handler: its request ID, deadline and cancelled flag.
-// Thread rule: valid only until the callback that received it returns; readable from any
-// thread until then.
+// Thread rule: valid only until the callback that received it returns (for a coroutine
+// callback: until its coroutine ends); readable from any thread until then.
 class Call {
 public:
    Call(const modkit_host_api *api, modkit_call *call) noexcept : api_(api), call_(call) {}
@@ -41,6 +41,20 @@ public:
    void throw_if_cancelled() const {
       if (cancelled()) throw Error(MODKIT_E_CANCELLED, "the host cancelled the call");
    }
+
+   // True when the host accepts MODKIT_PENDING from the callback receiving this call (ABI 1.1):
+   // the SDK then lets a coroutine callback suspend. False on a 1.0 host, for a call made the
+   // 1.0 way, and once the callback has returned. Code that uses the raw protocol reads it
+   // before returning MODKIT_PENDING.
+   bool can_suspend() const noexcept {
+      return call_ != nullptr && api_ != nullptr &&
+             MODKIT_HAS_FIELD(api_, modkit_host_api, call_complete) &&
+             api_->call_can_suspend != nullptr && api_->call_complete != nullptr &&
+             api_->call_can_suspend(call_);
+   }
+
+   // The host's table, for code that calls it directly.
+   const modkit_host_api *api() const noexcept { return api_; }
 
    // The C handle, for code that calls the host table directly.
    modkit_call *get() const noexcept { return call_; }

@@ -20,6 +20,13 @@
 // (void *user_data, modkit_call *call, inputs..., outputs...); the C++ callback takes the
 // inputs and returns the single output, a std::tuple of several, or void for none.
 //
+// In C++20 the C++ callback may instead return modkit::task of that (task.hpp). On a call
+// that may suspend (Call::can_suspend), the thunk keeps copies of the inputs (Keep, in
+// detail/keep.hpp) and the output pointers in a PendingCall, starts the coroutine, and returns
+// MODKIT_PENDING if it suspended; its end writes the outputs and calls call_complete. A
+// coroutine that ends before the thunk returns is answered synchronously. On any other call,
+// and in the MODKIT_SDK_SLOT_VIA adapters, a coroutine callback is run to its end first.
+//
 // Two variations cover the slots that do not fit that shape:
 //   MODKIT_SDK_SLOT_WRITE(slot, Writer): one C++ result fills several outputs, e.g. an
 //      std::optional<std::string> that becomes a found flag plus a *buf. Writer has
@@ -37,8 +44,12 @@
 #include <modkit/sdk/detail/barrier.hpp>
 #include <modkit/sdk/detail/convert.hpp>
 #include <modkit/sdk/detail/host_context.hpp>
+#include <modkit/sdk/detail/keep.hpp>
+#include <modkit/sdk/task.hpp>
 
+#include <atomic>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -103,6 +114,29 @@ void check_outputs(Outs *...outs) {
       throw Error(MODKIT_E_INVALID_ARGUMENT, "the host passed a null output pointer");
 }
 
+template <class R, class Outs, std::size_t... I>
+void write_each(const modkit_host_api *api, R &&result, Outs outs, std::index_sequence<I...>) {
+   static_assert(std::tuple_size_v<std::decay_t<R>> == sizeof...(I),
+                 "modkit: a slot with several outputs takes a callback returning a tuple");
+   (ToC<std::remove_pointer_t<std::tuple_element_t<I, Outs>>>::put(api, std::get<I>(outs),
+                                                                    std::get<I>(std::move(result))),
+    ...);
+}
+
+// Writes a callback's result to the slot's outputs: through Writer, or with ToC output by
+// output (a tuple result for several outputs).
+template <class Writer, class R, class... Outs>
+void write_outputs(const modkit_host_api *api, R &&result, Outs *...outs) {
+   if constexpr (!std::is_void_v<Writer>) {
+      Writer::put(api, std::forward<R>(result), outs...);
+   } else if constexpr (sizeof...(Outs) == 1) {
+      (ToC<Outs>::put(api, outs, std::forward<R>(result)), ...);
+   } else {
+      write_each(api, std::forward<R>(result), std::tuple<Outs *...>(outs...),
+                 std::index_sequence_for<Outs...>{});
+   }
+}
+
 template <class Writer, class Cb, class Tuple, std::size_t... In, std::size_t... Out>
 void invoke_slot(const modkit_host_api *api, const Cb &callback, Call &call, Tuple &c_args,
                  std::index_sequence<In...>, std::index_sequence<Out...>) {
@@ -114,26 +148,90 @@ void invoke_slot(const modkit_host_api *api, const Cb &callback, Call &call, Tup
       static_assert(std::is_void_v<R>, "modkit: a slot without outputs takes a void callback");
       callback(call, FromC<std::tuple_element_t<In, typename parts::inputs>>::get(
                         std::get<In>(c_args))...);
-   } else if constexpr (!std::is_void_v<Writer>) {
-      Writer::put(api,
-                  callback(call, FromC<std::tuple_element_t<In, typename parts::inputs>>::get(
-                                    std::get<In>(c_args))...),
-                  std::get<inputs + Out>(c_args)...);
-   } else if constexpr (sizeof...(Out) == 1) {
-      auto result = callback(call, FromC<std::tuple_element_t<In, typename parts::inputs>>::get(
-                                      std::get<In>(c_args))...);
-      auto *out = std::get<inputs>(c_args);
-      ToC<std::remove_pointer_t<decltype(out)>>::put(api, out, std::move(result));
    } else {
-      auto result = callback(call, FromC<std::tuple_element_t<In, typename parts::inputs>>::get(
-                                      std::get<In>(c_args))...);
-      static_assert(std::tuple_size_v<decltype(result)> == sizeof...(Out),
-                    "modkit: a slot with several outputs takes a callback returning a tuple");
-      (ToC<std::remove_pointer_t<std::tuple_element_t<inputs + Out, Tuple>>>::put(
-          api, std::get<inputs + Out>(c_args), std::get<Out>(std::move(result))),
-       ...);
+      write_outputs<Writer>(api,
+                            callback(call, FromC<std::tuple_element_t<In, typename parts::inputs>>::get(
+                                              std::get<In>(c_args))...),
+                            std::get<inputs + Out>(c_args)...);
    }
 }
+
+#if MODKIT_SDK_HAS_COROUTINES
+
+// One call of a coroutine callback that may suspend: what must outlive the C call. The
+// trampoline owns it until it returns MODKIT_PENDING; the coroutine's end then frees it.
+template <class Writer, class R, class Inputs, class Outputs>
+struct PendingCall {
+   enum : int { starting, suspended, finished };
+
+   template <class... C>
+   PendingCall(const HostContext &context_, const char *where_, const Call &call_, Outputs outputs_,
+               C... c)
+      : context(context_), where(where_), call(call_), outputs(outputs_), inputs(c...) {}
+   PendingCall(const PendingCall &) = delete;
+   PendingCall &operator=(const PendingCall &) = delete;
+
+   // The coroutine ended, on this thread: write the outputs and answer. Whichever of this
+   // and the trampoline's return comes second decides how: before the return, the
+   // trampoline answers with status; after it, the call is completed through the host.
+   void finish(Outcome<R> &&outcome) noexcept {
+      status = barrier(
+         [&] {
+            if constexpr (std::tuple_size_v<Outputs> == 0) {
+               static_assert(std::is_void_v<R>, "modkit: a slot without outputs takes a void callback");
+               outcome.take();
+            } else {
+               std::apply([&](auto *...outs) { write_outputs<Writer>(context.api, outcome.take(), outs...); },
+                          outputs);
+            }
+         },
+         LogToHost{&context, where});
+      int expected = starting;
+      if (phase.compare_exchange_strong(expected, finished, std::memory_order_acq_rel)) return;
+      // Suspended: nothing of this call may be touched once the host has the completion.
+      const modkit_host_api *api = context.api;
+      modkit_call *handle = call.get();
+      const modkit_status answer = status;
+      delete this;
+      api->call_complete(handle, answer);
+   }
+
+   HostContext context;
+   const char *where;
+   Call call;
+   Outputs outputs;
+   Inputs inputs;
+   std::atomic<int> phase{starting};
+   modkit_status status = MODKIT_OK; // written by finish before phase becomes finished
+};
+
+// Starts a coroutine callback on a call that may suspend: MODKIT_PENDING when it suspended
+// (its end completes the call), else the status it ended with, its outputs written.
+template <class Writer, class Cb, class Tuple, std::size_t... In, std::size_t... Out>
+modkit_status start_coroutine(const HostContext &context, const char *where, const Cb &callback,
+                              Call &call, Tuple &c_args, std::index_sequence<In...>,
+                              std::index_sequence<Out...>) {
+   using parts = callback_parts<Cb>;
+   using R = typename parts::result;
+   constexpr std::size_t inputs = parts::input_count;
+   using Pending = PendingCall<Writer, R, std::tuple<Keep<std::tuple_element_t<In, typename parts::inputs>>...>,
+                               std::tuple<std::tuple_element_t<inputs + Out, Tuple>...>>;
+   check_outputs(std::get<inputs + Out>(c_args)...);
+   auto pending = std::make_unique<Pending>(context, where, call,
+                                            std::make_tuple(std::get<inputs + Out>(c_args)...),
+                                            std::get<In>(c_args)...);
+   Pending *p = pending.get();
+   task<R> body = callback.start(p->call, std::get<In>(p->inputs).get()...);
+   start_detached(std::move(body), [p](Outcome<R> &&outcome) noexcept { p->finish(std::move(outcome)); });
+   int expected = Pending::starting;
+   if (p->phase.compare_exchange_strong(expected, Pending::suspended, std::memory_order_acq_rel)) {
+      pending.release(); // the coroutine's end frees it
+      return MODKIT_PENDING;
+   }
+   return p->status; // it ended already (here or on another thread), its failure logged
+}
+
+#endif // MODKIT_SDK_HAS_COROUTINES
 
 // The usual adapter: the member is a Callback; inputs are converted with FromC and the
 // result is written with Writer, or with ToC output by output when Writer is void.
@@ -154,7 +252,34 @@ struct Convert {
                           std::make_index_sequence<parts::input_count>{},
                           std::make_index_sequence<sizeof...(CArgs) - parts::input_count>{});
    }
+
+   // What the slot's thunk calls: a coroutine callback on a call that may suspend is started
+   // and may leave the call pending (MODKIT_PENDING); anything else runs through invoke.
+   template <class Cb, class... CArgs>
+   static modkit_status start(const HostContext &context, const char *where, const Cb &callback,
+                              Call &call, CArgs... args) {
+#if MODKIT_SDK_HAS_COROUTINES
+      if (callback.is_coroutine() && call.can_suspend()) {
+         using parts = callback_parts<Cb>;
+         static_assert(sizeof...(CArgs) >= parts::input_count,
+                       "modkit: the C++ callback has more parameters than the C slot");
+         std::tuple<CArgs...> c_args(args...);
+         return start_coroutine<Writer>(context, where, callback, call, c_args,
+                                        std::make_index_sequence<parts::input_count>{},
+                                        std::make_index_sequence<sizeof...(CArgs) - parts::input_count>{});
+      }
+#else
+      (void)where;
+#endif
+      invoke(context, callback, call, args...);
+      return MODKIT_OK;
+   }
 };
+
+template <class>
+struct is_convert : std::false_type {};
+template <class Writer>
+struct is_convert<Convert<Writer>> : std::true_type {};
 
 template <class Callbacks, std::size_t I>
 constexpr const auto &slot_def() {
@@ -177,12 +302,18 @@ struct SlotThunk<Callbacks, I, modkit_status(MODKIT_ABI *)(void *, modkit_call *
       const auto *binding = static_cast<const CallbackBinding<Callbacks> *>(user_data);
       constexpr const auto &def = slot_def<Callbacks, I>();
       const auto &member = binding->callbacks.*(def.cpp_member);
-      return barrier(
+      using Adapter = slot_adapter_t<Callbacks, I>;
+      modkit_status answer = MODKIT_OK; // MODKIT_PENDING when a coroutine suspended
+      const modkit_status status = barrier(
          [&] {
             Call c(binding->context.api, call);
-            slot_adapter_t<Callbacks, I>::invoke(binding->context, member, c, args...);
+            if constexpr (is_convert<Adapter>::value)
+               answer = Adapter::start(binding->context, def.name, member, c, args...);
+            else
+               Adapter::invoke(binding->context, member, c, args...);
          },
          LogToHost{&binding->context, def.name});
+      return status != MODKIT_OK ? status : answer;
    }
 };
 

@@ -6,6 +6,7 @@
 // MediaUploadLimit and FederationDeliveryMethod are plain values instead.
 #pragma once
 
+#include <modkit/sdk/detail/keep.hpp>
 #include <modkit/sdk/str.hpp>
 
 #include <modkit/categories/federation.h>
@@ -15,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -206,5 +208,64 @@ public:
 private:
    const modkit_federation_delivery *delivery_;
 };
+
+namespace detail {
+
+// What a coroutine callback's trampoline keeps of each view until the coroutine ends (see
+// detail/keep.hpp): a copy of the host struct and of its strings.
+template <>
+struct Keep<Event> : KeptStruct<modkit_event, 7> {
+   explicit Keep(const modkit_event *from) {
+      copy(from);
+      for (modkit_str *s : {&c.event_id, &c.room_id, &c.sender, &c.type, &c.state_key,
+                            &c.content_json, &c.unsigned_json})
+         own(*s);
+   }
+   Event &get() noexcept { return view; }
+   Event view{&c};
+};
+
+template <>
+struct Keep<UserProfile> : KeptStruct<modkit_user_profile, 3> {
+   explicit Keep(const modkit_user_profile *from) {
+      copy(from);
+      for (modkit_str *s : {&c.user_id, &c.display_name, &c.avatar_url}) own(*s);
+   }
+   UserProfile &get() noexcept { return view; }
+   UserProfile view{&c};
+};
+
+template <>
+struct Keep<MediaFileInfo> : KeptStruct<modkit_media_file_info, 4> {
+   explicit Keep(const modkit_media_file_info *from) {
+      copy(from);
+      for (modkit_str *s : {&c.server_name, &c.media_id, &c.upload_name, &c.media_type}) own(*s);
+   }
+   MediaFileInfo &get() noexcept { return view; }
+   MediaFileInfo view{&c};
+};
+
+template <>
+struct Keep<Requester> : KeptStruct<modkit_requester, 4> {
+   explicit Keep(const modkit_requester *from) {
+      copy(from);
+      for (modkit_str *s : {&c.user_id, &c.device_id, &c.authenticated_entity, &c.app_service_id})
+         own(*s);
+   }
+   Requester &get() noexcept { return view; }
+   Requester view{&c};
+};
+
+template <>
+struct Keep<FederationDelivery> : KeptStruct<modkit_federation_delivery, 2> {
+   explicit Keep(const modkit_federation_delivery *from) {
+      copy(from);
+      for (modkit_str *s : {&c.server_name, &c.events_json}) own(*s);
+   }
+   FederationDelivery &get() noexcept { return view; }
+   FederationDelivery view{&c};
+};
+
+} // namespace detail
 
 } // namespace modkit
