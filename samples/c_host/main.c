@@ -3,15 +3,22 @@
  * Loads the modules a host config names, prints them with their registrations, then asks
  * them about the same events twice: through the typed path (the registry's function
  * pointers, cast to the category header's types, combined here by hand) and through the
- * dynamic path (modkit_loader_dispatch_json), and prints both decisions side by side.
+ * dynamic path (modkit_loader_dispatch_json), and prints both decisions side by side. Then,
+ * when the config loads spam_c_async (samples/c_async_module), it dispatches asynchronously
+ * (modkit_loader_dispatch_json_async) and waits for done on a condition variable: one call,
+ * three at once, one past its deadline and one cancelled.
  * Exit status: 0 done, 1 the modules could not be loaded, 2 usage. */
+#define _POSIX_C_SOURCE 200809L /* pthreads and nanosleep under -std=c11 */
+
 #include <modkit/categories/password_auth_provider.h>
 #include <modkit/categories/spam_checker.h>
 #include <modkit/loader.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- a read-only view of the loader's compact JSON, just enough to print it ---- */
 
@@ -204,24 +211,30 @@ static modkit_status call_check_registration(const modkit_loader_entry *e, modki
                                          (modkit_str)MODKIT_STR_LIT("[]"), (modkit_str){NULL, 0}, answer);
 }
 
-/* The dynamic path: the same question as JSON; prints "outcome by module: answer". */
-static void dispatch(const host *h, const char *category, const char *slot, const char *args) {
-   modkit_loader_buffer_clear(h->result);
-   const modkit_status status =
-      modkit_loader_dispatch_json(h->loader, category, slot, args, strlen(args), NULL, h->result);
-   const modkit_str doc = modkit_loader_buffer_data(h->result);
+/* Prints a dynamic dispatch's result document as "label: outcome by module: answer". */
+static void print_dynamic(const char *label, modkit_status status, modkit_str doc) {
    if (status == MODKIT_E_INVALID_ARGUMENT || status == MODKIT_E_NOT_FOUND) {
-      printf("    dynamic: refused (%s): %.*s\n", modkit_status_name(status), (int)doc.size, doc.data);
+      printf("    %s refused (%s): %.*s\n", label, modkit_status_name(status), (int)doc.size, doc.data);
       return;
    }
    const modkit_str outcome = json_member(doc, "outcome"), module = json_member(doc, "module");
    const modkit_str answer = json_member(doc, "answer");
    if (json_is(outcome, "\"no_opinion\"")) {
-      printf("    dynamic: no module had an opinion\n");
+      /* Also when a deadline or a cancellation cut the dispatch short in a slot that fails open. */
+      printf("    %s no module had an opinion%s%s%s\n", label, status == MODKIT_OK ? "" : " (status ",
+             status == MODKIT_OK ? "" : modkit_status_name(status), status == MODKIT_OK ? "" : ")");
       return;
    }
-   printf("    dynamic: %.*s by %.*s, answer %.*s (status %s)\n", (int)outcome.size - 2, outcome.data + 1,
+   printf("    %s %.*s by %.*s, answer %.*s (status %s)\n", label, (int)outcome.size - 2, outcome.data + 1,
           (int)module.size - 2, module.data + 1, (int)answer.size, answer.data, modkit_status_name(status));
+}
+
+/* The dynamic path: the same question as JSON; prints "outcome by module: answer". */
+static void dispatch(const host *h, const char *category, const char *slot, const char *args) {
+   modkit_loader_buffer_clear(h->result);
+   const modkit_status status =
+      modkit_loader_dispatch_json(h->loader, category, slot, args, strlen(args), NULL, h->result);
+   print_dynamic("dynamic:", status, modkit_loader_buffer_data(h->result));
 }
 
 static void print_typed(const host *h, decision d, const char *verdict) {
@@ -288,6 +301,155 @@ static void check_registration(const host *h, const char *username) {
    append_json_string(args, sizeof args, username);
    strcat(args, "}");
    dispatch(h, MODKIT_SPAM_CHECKER_ID, "check_registration_for_spam", args);
+}
+
+/* ---- the asynchronous dynamic path: dispatch_json_async, waiting on a condition variable ---- */
+
+/* One asynchronous dispatch, from the host's side: done fills it in and signals cond. */
+typedef struct waiter {
+   pthread_mutex_t mutex;
+   pthread_cond_t cond;
+   pthread_t dispatcher;      /* the thread that called dispatch_json_async */
+   modkit_loader_async *async;
+   uint64_t started_ns;       /* modkit_loader_now_ns(), CLOCK_MONOTONIC */
+   bool dispatch_returned;    /* set under mutex once dispatch_json_async has returned */
+   /* Written by done, under mutex: */
+   bool done;
+   bool returned;             /* dispatch_json_async had returned when done ran */
+   bool other_thread;         /* done ran on another thread than the dispatcher */
+   modkit_status status;
+   char *result;              /* a copy of result_json, which is valid only during done */
+   size_t result_size;
+   uint64_t done_ns;
+} waiter;
+
+/* done: called exactly once, on whichever thread finished the dispatch. It copies what it needs
+ * and wakes the host; the module's worker thread (or the loader's timer thread) goes back to
+ * work without waiting for the host. */
+static void on_async_done(void *user_data, modkit_status status, modkit_str result_json) {
+   waiter *w = user_data;
+   char *copy = malloc(result_json.size + 1);
+   if (copy) {
+      if (result_json.size) memcpy(copy, result_json.data, result_json.size);
+      copy[result_json.size] = '\0';
+   }
+   pthread_mutex_lock(&w->mutex);
+   w->returned = w->dispatch_returned;
+   w->status = status;
+   w->result = copy;
+   w->result_size = copy ? result_json.size : 0;
+   w->other_thread = !pthread_equal(pthread_self(), w->dispatcher);
+   w->done_ns = modkit_loader_now_ns();
+   w->done = true;
+   pthread_cond_signal(&w->cond);
+   pthread_mutex_unlock(&w->mutex);
+}
+
+/* Starts check_event_for_spam for a message asynchronously; deadline_ms 0 is none. */
+static void start_check(const host *h, waiter *w, const char *sender, const char *body, int64_t deadline_ms) {
+   char args[512];
+   snprintf(args, sizeof args,
+            "{\"event\":{\"event_id\":\"$async\",\"room_id\":\"!lobby:example.org\",\"sender\":\"%s\","
+            "\"type\":\"m.room.message\",\"content_json\":{\"msgtype\":\"m.text\",\"body\":\"%s\"}}}",
+            sender, body);
+   memset(w, 0, sizeof *w);
+   pthread_mutex_init(&w->mutex, NULL);
+   pthread_cond_init(&w->cond, NULL);
+   w->dispatcher = pthread_self();
+   w->started_ns = modkit_loader_now_ns();
+   modkit_loader_async_options options = {0};
+   options.struct_size = sizeof options;
+   options.request_id = modkit_str_from_cstr("c-host-async");
+   options.deadline_ns = deadline_ms ? (int64_t)w->started_ns + deadline_ms * 1000000 : 0;
+   const modkit_status status = modkit_loader_dispatch_json_async(h->loader, MODKIT_SPAM_CHECKER_ID,
+                                                                  "check_event_for_spam", args, strlen(args),
+                                                                  &options, on_async_done, w, &w->async);
+   pthread_mutex_lock(&w->mutex);
+   w->dispatch_returned = true;
+   if (status != MODKIT_OK && !w->done) {
+      /* Nothing started and done was not called: this is the answer. */
+      w->status = status;
+      w->done = true;
+   }
+   pthread_mutex_unlock(&w->mutex);
+}
+
+/* Waits for done, then prints the result under label and frees what the dispatch held. */
+static void finish_check(waiter *w, const char *label) {
+   pthread_mutex_lock(&w->mutex);
+   while (!w->done) pthread_cond_wait(&w->cond, &w->mutex);
+   pthread_mutex_unlock(&w->mutex);
+   print_dynamic(label, w->status, (modkit_str){w->result, w->result_size});
+   modkit_loader_async_release(w->async); /* the handle is the host's until it releases it */
+   free(w->result);
+   pthread_cond_destroy(&w->cond);
+   pthread_mutex_destroy(&w->mutex);
+}
+
+static long long elapsed_ms(uint64_t from, uint64_t to) { return (long long)((to - from) / 1000000); }
+
+static void sleep_ms(long ms) {
+   struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
+   nanosleep(&t, NULL);
+}
+
+/* The async demo; needs spam_c_async, whose config says how long it takes to decide. */
+static void async_demo(const host *h) {
+   int64_t delay_ms = -1;
+   for (size_t i = 0; i < modkit_loader_module_count(h->loader); ++i) {
+      const modkit_loader_module *m = modkit_loader_module_at(h->loader, i);
+      if (strcmp(m->name, "spam_c_async") != 0) continue;
+      const modkit_str delay = json_member(modkit_str_from_cstr(m->config_json), "delay_ms");
+      delay_ms = delay.data ? strtoll(delay.data, NULL, 10) : 200;
+   }
+   if (delay_ms < 0) {
+      printf("asynchronous dispatch: skipped, spam_c_async is not loaded\n");
+      return;
+   }
+   printf("asynchronous dispatch (dispatch_json_async), done awaited on a condition variable:\n");
+   waiter w[3];
+
+   printf("  message from @mallory:example.org \"free crypto airdrop\"\n");
+   start_check(h, &w[0], "@mallory:example.org", "free crypto airdrop", 0);
+   finish_check(&w[0], "async:  ");
+   printf("    spam_c_async suspended: %s; done ran on another thread: %s\n", w[0].returned ? "yes" : "no",
+          w[0].other_thread ? "yes" : "no");
+   printf("    took %lld ms (spam_c_async decides after %lld ms)\n", elapsed_ms(w[0].started_ns, w[0].done_ns),
+          (long long)delay_ms);
+
+   printf("  message from @mallory:example.org \"BUY NOW: cheap watches\"\n");
+   start_check(h, &w[0], "@mallory:example.org", "BUY NOW: cheap watches", 0);
+   finish_check(&w[0], "async:  ");
+   printf("    decided before anyone suspended: done ran inline, before dispatch_json_async returned: %s\n",
+          !w[0].returned && !w[0].other_thread ? "yes" : "no");
+
+   printf("  three messages at once\n");
+   const char *bodies[3] = {"crypto giveaway", "hello there", "more crypto"};
+   for (int i = 0; i < 3; ++i) start_check(h, &w[i], "@mallory:example.org", bodies[i], 0);
+   uint64_t first_start = w[0].started_ns, last_done = 0;
+   for (int i = 0; i < 3; ++i) {
+      char label[32];
+      snprintf(label, sizeof label, "async %d:", i + 1);
+      finish_check(&w[i], label);
+      if (w[i].done_ns > last_done) last_done = w[i].done_ns;
+   }
+   const long long all_ms = elapsed_ms(first_start, last_done);
+   printf("    the three overlapped (all done within twice the delay, not three times): %s\n",
+          all_ms < 2 * delay_ms ? "yes" : "no");
+   printf("    took %lld ms for the three\n", all_ms);
+
+   printf("  with a deadline %lld ms away, shorter than spam_c_async's delay\n", (long long)delay_ms / 4);
+   start_check(h, &w[0], "@mallory:example.org", "crypto again", delay_ms / 4);
+   finish_check(&w[0], "async:  ");
+   printf("    done ran on another thread (the loader's timer thread): %s\n", w[0].other_thread ? "yes" : "no");
+
+   printf("  cancelled while spam_c_async decides\n");
+   start_check(h, &w[0], "@mallory:example.org", "crypto once more", 0);
+   sleep_ms((long)delay_ms / 4);
+   modkit_loader_async_cancel(w[0].async); /* done runs now, on this thread */
+   finish_check(&w[0], "async:  ");
+   printf("    done ran before the delay was over: %s\n",
+          elapsed_ms(w[0].started_ns, w[0].done_ns) < delay_ms ? "yes" : "no");
 }
 
 static int report_load_errors(const modkit_loader *loader, modkit_status status) {
@@ -361,6 +523,8 @@ int main(int argc, char **argv) {
             "{\"medium\":\"email\",\"address\":\"alice@example.org\",\"password\":\"wonderland\"}");
    printf("  a dispatch with a wrong argument\n");
    dispatch(&h, MODKIT_SPAM_CHECKER_ID, "user_may_join_room", "{\"user_id\":\"@a:x\",\"room_id\":1}");
+
+   async_demo(&h);
 
    printf("unloading\n");
    modkit_loader_buffer_destroy(h.result);

@@ -5,7 +5,9 @@ Python cannot include the C headers, so the spam-checker and password-auth-provi
 categories are described to the loader in JSON (options.categories_json), slot for slot as
 modkit/categories/*.h define them. The host loads the modules a config names, prints them,
 and dispatches spam checks and password checks by slot name with JSON arguments
-(modkit_loader_dispatch_json), printing each decision and the module that made it.
+(modkit_loader_dispatch_json), printing each decision and the module that made it. It also awaits dispatches from asyncio
+(modkit_loader_dispatch_json_async, Loader.dispatch_async): several at once, one past its
+deadline and one cancelled, with the C module spam_c_async, which decides on its own thread.
 
     host.py [--lib libmodkit-loader.so] CONFIG.json      (or MODKIT_LOADER_LIB=...)
     host.py --print-categories                            (the categories JSON, then exit)
@@ -13,11 +15,13 @@ and dispatches spam checks and password checks by slot name with JSON arguments
 Exit status: 0 done, 1 the loader refused the categories or the config, 2 usage.
 """
 import argparse
+import asyncio
 import ctypes
 import ctypes.util
 import json
 import os
 import sys
+import time
 
 c = ctypes
 
@@ -34,6 +38,8 @@ class Str(c.Structure):
 
 LOG_FN = c.CFUNCTYPE(None, c.c_void_p, c.c_int32, c.c_char_p, Str)
 EXTENSION_FN = c.CFUNCTYPE(c.c_void_p, c.c_void_p, c.c_char_p)
+# modkit_loader_async_done_fn(user_data, status, result_json): result_json is valid during the call only.
+ASYNC_DONE_FN = c.CFUNCTYPE(None, c.c_void_p, c.c_int32, Str)
 
 
 class Options(c.Structure):
@@ -75,6 +81,12 @@ class Call(c.Structure):
     """struct modkit_call, the per-call handle (request ID, deadline, cancelled flag)."""
     _fields_ = [("struct_size", c.c_uint32), ("reserved", c.c_uint32), ("request_id", Str),
                 ("deadline_ns", c.c_int64), ("cancelled", c.c_void_p)]
+
+
+class AsyncOptions(c.Structure):
+    """modkit_loader_async_options: a request ID (copied) and a CLOCK_MONOTONIC deadline (0: none)."""
+    _fields_ = [("struct_size", c.c_uint32), ("reserved", c.c_uint32), ("request_id", Str),
+                ("deadline_ns", c.c_int64)]
 
 
 # The structs spam-checker slots take by pointer (modkit/categories/objects.h). Declared here
@@ -183,6 +195,12 @@ def load_library(path):
         "modkit_loader_describe_json": (c.c_int32, [c.c_void_p, c.c_void_p]),
         "modkit_loader_dispatch_json": (c.c_int32, [c.c_void_p, c.c_char_p, c.c_char_p, c.c_char_p, c.c_size_t,
                                                     c.POINTER(Call), c.c_void_p]),
+        "modkit_loader_dispatch_json_async": (c.c_int32, [c.c_void_p, c.c_char_p, c.c_char_p, c.c_char_p,
+                                                          c.c_size_t, c.POINTER(AsyncOptions), ASYNC_DONE_FN,
+                                                          c.c_void_p, c.POINTER(c.c_void_p)]),
+        "modkit_loader_async_cancel": (None, [c.c_void_p]),
+        "modkit_loader_async_release": (None, [c.c_void_p]),
+        "modkit_loader_now_ns": (c.c_uint64, []),
         "modkit_loader_buffer_create": (c.c_void_p, []),
         "modkit_loader_buffer_destroy": (None, [c.c_void_p]),
         "modkit_loader_buffer_data": (Str, [c.c_void_p]),
@@ -222,6 +240,12 @@ class Loader:
         if status != 0:
             raise RuntimeError("the loader refused the categories (%s)" % STATUS.get(status, status))
         self.buffer = lib.modkit_loader_buffer_create()
+        # One done callback for every asynchronous dispatch, alive as long as the loader: it finds
+        # the dispatch by the key it gets as user_data, so no per-call ctypes thunk has to be
+        # kept alive until the loader's thread has left it.
+        self._async_done = ASYNC_DONE_FN(self._on_async_done)
+        self._pending = {}  # key -> (event loop, future), until done ran
+        self._next_key = 1
 
     @staticmethod
     def _print_log(_user_data, _level, module, message):
@@ -257,6 +281,64 @@ class Loader:
                                                       len(data), c.byref(call), self.buffer)
         return status, self._result()
 
+    async def dispatch_async(self, category, slot_name, args, request_id=b"python-host-async", timeout=None):
+        """dispatch() awaited from asyncio: modules may suspend, and the event loop runs meanwhile.
+
+        timeout (seconds) sets the dispatch's deadline: the loader then ends it with the module it
+        waits for treated as failed with "timeout". Cancelling the awaiting task cancels the
+        dispatch (modkit_loader_async_cancel). Returns (status, result) as dispatch() does."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        key = self._next_key
+        self._next_key += 1
+        self._pending[key] = (loop, future)
+        data = json.dumps(args).encode()
+        options = AsyncOptions(struct_size=c.sizeof(AsyncOptions),
+                               request_id=Str(c.cast(c.c_char_p(request_id), c.c_void_p), len(request_id)))
+        if timeout is not None:
+            options.deadline_ns = self.lib.modkit_loader_now_ns() + int(timeout * 1e9)
+        handle = c.c_void_p()
+        # ctypes lets go of the GIL during the call: a module may complete on its own thread and
+        # the loader call done there before this returns.
+        status = self.lib.modkit_loader_dispatch_json_async(self.handle, category.encode(), slot_name.encode(),
+                                                            data, len(data), c.byref(options), self._async_done,
+                                                            c.c_void_p(key), c.byref(handle))
+        if status != 0 and self._pending.pop(key, None) is not None:
+            # Nothing started, and done was not called: the status is the answer.
+            future.set_result((status, {"error": "the loader refused the dispatch (%s)" % STATUS.get(status, status)}))
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # done runs now, on this thread, if it has not yet; its result is dropped.
+            self.lib.modkit_loader_async_cancel(handle)
+            raise
+        finally:
+            self.lib.modkit_loader_async_release(handle)
+
+    def _on_async_done(self, user_data, status, result_json):
+        # On whichever thread finished the dispatch: this one, a module's or the loader's timer
+        # thread. result_json is only valid during this call, so it is copied here.
+        try:
+            result = json.loads(result_json.bytes() or b"null")
+        except ValueError as e:  # never raise here: the awaiting task would wait forever
+            result = {"error": "the loader's result is not JSON: %s" % e}
+        entry = self._pending.pop(user_data, None)
+        if entry is None:
+            return
+        loop, future = entry
+
+        def deliver():
+            if not future.done():  # the awaiting task may have been cancelled
+                future.set_result((status, result))
+        try:
+            loop.call_soon_threadsafe(deliver)
+        except RuntimeError:  # the event loop is closed: nobody awaits this any more
+            pass
+
+    def pending_dispatches(self):
+        """Asynchronous dispatches whose done has not run yet."""
+        return len(self._pending)
+
     def registrants(self, category, slot_index):
         """How many modules registered a slot, read in a read section (what a dispatch would see)."""
         reader = self.lib.modkit_loader_reader_get(self.handle)
@@ -279,9 +361,8 @@ class Loader:
 # ---- the demo ----
 
 
-def show(loader, category, slot_name, args, what, verdict, silence="no module had an opinion"):
-    """Dispatches one event and prints the decision; verdict(answer or None) words it."""
-    status, r = loader.dispatch(category, slot_name, args)
+def decision(status, r, verdict, silence="no module had an opinion"):
+    """Words a dispatch's result; verdict(answer or None) words a decision."""
     if "error" in r:
         line = "refused by the loader (%s): %s" % (STATUS.get(status, status), r["error"])
     elif r["outcome"] == "decided":
@@ -292,7 +373,13 @@ def show(loader, category, slot_name, args, what, verdict, silence="no module ha
         line = "request fails (%s), error in %s" % (r["status"], r["module"])
     else:
         line = silence
-    print("  %-28s %s -> %s" % (slot_name, what, line), flush=True)
+    return line
+
+
+def show(loader, category, slot_name, args, what, verdict, silence="no module had an opinion"):
+    """Dispatches one event and prints the decision."""
+    status, r = loader.dispatch(category, slot_name, args)
+    print("  %-28s %s -> %s" % (slot_name, what, decision(status, r, verdict, silence)), flush=True)
 
 
 def spam_result(answer):
@@ -341,6 +428,65 @@ def run_demo(loader):
              "email " + address, lambda a: "not allowed", silence="allowed, no module objected")
     show(loader, spam, "user_may_join_room", {"user_id": "@a:example.org", "room_id": 1},
          "a room ID that is not a string", spam_result)
+
+
+def message(sender, body):
+    return {"event": {"event_id": "$async", "room_id": "!lobby:example.org", "sender": sender,
+                      "type": "m.room.message", "content_json": {"msgtype": "m.text", "body": body}}}
+
+
+async def run_async_demo(loader, delay):
+    """Awaits dispatches to spam_c_async, which decides delay seconds after each call."""
+    spam = "modkit.spam_checker"
+    print("asynchronous dispatch (dispatch_json_async, awaited from asyncio):")
+
+    async def timed(body, **kwargs):
+        started = time.monotonic()
+        status, r = await loader.dispatch_async(spam, "check_event_for_spam",
+                                                message("@mallory:example.org", body), **kwargs)
+        return status, r, started, time.monotonic()
+
+    # Several at once: the event loop awaits them together, and spam_c_async's worker decides
+    # them together, so they take about one delay, not one each.
+    bodies = ["crypto giveaway", "hello there", "more crypto", "lunch?"]
+    results = await asyncio.gather(*(timed(b) for b in bodies))
+    for body, (status, r, _, _) in zip(bodies, results):
+        print("  %-28s %s -> %s" % ("check_event_for_spam", '"%s"' % body, decision(status, r, spam_result)),
+              flush=True)
+    first = min(r[2] for r in results)
+    last = max(r[3] for r in results)
+    overlapped = all(r[2] < min(x[3] for x in results) for r in results)  # every one started before any ended
+    print("  the %d dispatches overlapped: %s; all done within twice the delay: %s"
+          % (len(bodies), "yes" if overlapped else "no", "yes" if last - first < 2 * delay else "no"))
+    print("  took %d ms for %d dispatches, each decided after %d ms"
+          % ((last - first) * 1000, len(bodies), delay * 1000), flush=True)
+
+    # A deadline shorter than the module's delay: the loader ends the dispatch at the deadline.
+    status, r, started, ended = await timed("crypto again", timeout=delay / 4)
+    print("  with a deadline of %d ms -> %s" % (delay * 250, decision(status, r, spam_result)))
+    print("  the deadline ended it before the module decided: %s" % ("yes" if ended - started < delay else "no"))
+
+    # Cancelling the awaiting task cancels the dispatch.
+    task = asyncio.ensure_future(timed("crypto once more"))
+    await asyncio.sleep(delay / 4)
+    cancelled_at = time.monotonic()
+    task.cancel()
+    try:
+        await task
+        print("  cancelled task -> it finished anyway")
+    except asyncio.CancelledError:
+        print("  cancelled task -> CancelledError; done ran: %s"
+              % ("yes" if loader.pending_dispatches() == 0 else "no"))
+        print("  cancelled in %d ms" % ((time.monotonic() - cancelled_at) * 1000))
+    print("  done not yet run: %d" % loader.pending_dispatches(), flush=True)
+
+
+def async_module_delay(loader):
+    """spam_c_async's delay in seconds, or None when it is not loaded."""
+    for m in loader.modules():
+        if text(m.name) == "spam_c_async":
+            return json.loads(text(m.config_json)).get("delay_ms", 200) / 1000
+    return None
 
 
 def main(argv):
@@ -394,6 +540,9 @@ def main(argv):
             if m.calls:
                 print("  %s %s.%s: %d calls, %d errors" % (text(m.module), text(m.category_id), text(m.slot), m.calls,
                                                            m.errors))
+        delay = async_module_delay(loader)
+        if delay is not None:
+            asyncio.run(run_async_demo(loader, delay))
         print("unloading", flush=True)
         return 0
     finally:

@@ -186,3 +186,82 @@ TEST_CASE("a callback that crashes or hangs ends the child process, not modkit")
       CHECK(contains(run.err, "timed out after 1 s during call and was killed"));
    }
 }
+
+TEST_CASE("call waits for a callback that suspends (ABI 1.1) until --timeout") {
+   const std::string module = cli_fixture("cli_async");
+   SUBCASE("completed later from the module's thread") {
+      const Run run = run_modkit({"call", module, "spam_checker.check_event_for_spam", "--args", event_args("later", "")});
+      INFO(run.out << run.err);
+      CHECK(run.status == 0);
+      CHECK(run.json()["outcome"] == "decided");
+      CHECK(run.json()["answer"]["result"] == 1);
+      CHECK(run.seconds >= 0.2); // the module completes 200 ms after the call
+      // Nothing was left pending, so the module was deinitialised (and joined its thread).
+      CHECK(contains(run.err, "cli_async: deinit joined the worker"));
+   }
+   SUBCASE("completed before the callback returned MODKIT_PENDING") {
+      const Run run = run_modkit({"call", module, "spam_checker.check_event_for_spam", "--args", event_args("early", "")});
+      INFO(run.out << run.err);
+      CHECK(run.status == 0);
+      CHECK(run.json()["answer"]["result"] == 1);
+   }
+   SUBCASE("completed later with an error status") {
+      const Run run =
+         run_modkit({"call", module, "spam_checker.check_event_for_spam", "--args", event_args("later_fail", "")});
+      INFO(run.out << run.err);
+      CHECK(run.status == 1);
+      CHECK(run.json()["outcome"] == "error");
+      CHECK(run.json()["answers"][0]["status"] == "internal");
+      CHECK(contains(run.err, "the callback failed (error): cli_async with status internal"));
+   }
+   SUBCASE("never completed: a timeout at --timeout, not a hang") {
+      const Run run = run_modkit({"call", "--json", module, "spam_checker.check_event_for_spam", "--timeout", "1",
+                                  "--args", event_args("never", "")});
+      INFO(run.out << run.err);
+      CHECK(run.status == 1);
+      const auto doc = run.json();
+      CHECK(doc["ok"] == false);
+      CHECK(doc["status"] == "timeout");
+      CHECK(doc["result"]["outcome"] == "error");
+      CHECK(doc["result"]["status"] == "timeout");
+      CHECK(doc["result"]["module"] == "cli_async");
+      CHECK(contains(doc["reasons"].dump(), "timed out: cli_async did not complete the call within --timeout 1 s"));
+      // The child was not killed: it reported the timeout, then unloaded, the loader naming the
+      // module that never completed its call and leaving it loaded.
+      CHECK(doc["load"]["outcome"] == "loaded");
+      CHECK(contains(doc["load"]["log"].dump(), "module 'cli_async' is left loaded: calls it suspended never completed"));
+      CHECK(run.seconds >= 1);
+      CHECK(run.seconds < 4);
+   }
+   SUBCASE("never completed, in human form") {
+      const Run run = run_modkit({"call", module, "spam_checker.check_event_for_spam", "--timeout", "0.5", "--args",
+                                  event_args("never", "")});
+      INFO(run.out << run.err);
+      CHECK(run.status == 1);
+      CHECK(run.json()["status"] == "timeout");
+      CHECK(contains(run.err, "modkit call: timed out: cli_async did not complete the call within --timeout 0.5 s"));
+   }
+}
+
+TEST_CASE("call reaches the C sample that completes from its worker thread") {
+#ifdef CLI_SPAM_C_ASYNC
+   const std::string config = file_in("c_async", "config.json", R"({"blocked_words": ["crypto"], "delay_ms": 300})");
+   const Run spam = run_modkit({"call", CLI_SPAM_C_ASYNC, "spam_checker.check_event_for_spam", "--config", config,
+                                "--args", event_args("m.room.message", "free Crypto")});
+   INFO(spam.out << spam.err);
+   CHECK(spam.status == 0);
+   CHECK(spam.json()["module"] == "spam_c_async");
+   CHECK(spam.json()["answer"]["result"] == 1);
+   CHECK(spam.seconds >= 0.3);
+   SUBCASE("a --timeout shorter than its delay") {
+      const Run late = run_modkit({"call", CLI_SPAM_C_ASYNC, "spam_checker.check_event_for_spam", "--config", config,
+                                   "--timeout", "0.1", "--args", event_args("m.room.message", "free crypto")});
+      INFO(late.out << late.err);
+      CHECK(late.status == 1);
+      CHECK(late.json()["status"] == "timeout");
+      CHECK(contains(late.err, "timed out: spam_c_async did not complete the call within --timeout 0.1 s"));
+      // It completes the cancelled call itself, so it is unloaded normally.
+      CHECK(!contains(late.err, "left loaded"));
+   }
+#endif
+}

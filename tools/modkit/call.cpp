@@ -41,10 +41,18 @@ bool answered(const json &result) {
 }
 
 // What went wrong in the call itself, if anything; sets code.
-void judge_call(const json &called, const SlotTarget &target, const std::string &module, int &code,
-                std::vector<std::string> &reasons) {
+void judge_call(const json &called, const SlotTarget &target, const std::string &module, double timeout_seconds,
+                int &code, std::vector<std::string> &reasons) {
    const json &result = called["result"];
    const std::string status = called.value("status", "");
+   // The deadline passed while the module held a call it suspended: whatever the slot's
+   // exception policy made of it (even "no_opinion" when it fails open), the call did not end.
+   if (status == "timeout") {
+      code = exit_refused;
+      reasons.push_back(fmt::format("timed out: {} did not complete the call within --timeout {:g} s", module,
+                                    timeout_seconds));
+      return;
+   }
    // Arguments that do not fit the signature: the loader answers {"error"} before any module
    // runs (a module's own invalid_argument comes back among the answers instead).
    if (called.value("code", 0) == MODKIT_E_INVALID_ARGUMENT && result.is_object() && result.contains("error")) {
@@ -99,9 +107,15 @@ int run_call(const CallOptions &options) {
       reasons.push_back("not loaded: the loader would refuse the file before running any of it");
    } else {
       const std::string args_text = args.dump();
-      const ChildResult child = run_in_child(run.limits, [&](Reporter &r) {
-         load_and_unload(r, run.path, run.config,
-                         [&](modkit::Loader &loader) { call_slot(r, loader, target, args_text, run.limits.timeout_seconds); });
+      // --timeout is the call's deadline; the child gets a grace period past it to load and to
+      // unload, and is killed only once that is over too. Reports name --timeout.
+      ChildLimits limits = run.limits;
+      limits.timeout_seconds += call_grace_seconds;
+      const ChildResult child = run_in_child(limits, [&](Reporter &r) {
+         load_and_unload(
+            r, run.path, run.config,
+            [&](modkit::Loader &loader) { call_slot(r, loader, target, args_text, run.limits.timeout_seconds); },
+            call_pending_wait_ms);
       });
       LoadReport report = summarise(child, run.limits);
       load = std::move(report.doc);
@@ -114,7 +128,7 @@ int run_call(const CallOptions &options) {
          status = (*called)["status"];
          const std::string module = load["module"].is_object() ? load["module"].value("name", "the module") : "the module";
          int call_code = exit_ok;
-         judge_call(*called, target, module, call_code, reasons);
+         judge_call(*called, target, module, run.limits.timeout_seconds, call_code, reasons);
          code = worst(code, call_code);
       }
    }

@@ -5,9 +5,10 @@
 
 #include <modkit/loader.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
-#include <ctime>
-#include <memory>
+#include <mutex>
 
 namespace modkit::cli {
 namespace {
@@ -33,10 +34,30 @@ const modkit_category *find_category(const std::string &id) {
    return nullptr;
 }
 
-int64_t monotonic_ns() {
-   timespec now{};
-   ::clock_gettime(CLOCK_MONOTONIC, &now);
-   return int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
+// Where the dispatch's done leaves its result for the thread that waits for it.
+struct Waiter {
+   std::mutex mutex;
+   std::condition_variable finished;
+   bool done = false;
+   modkit_status status = MODKIT_OK;
+   std::string result;
+};
+
+// modkit_loader_async_done_fn: runs once, on the thread that finished the dispatch (this one,
+// the module's, or the loader's timer thread at the deadline). result_json is valid only now.
+void on_done(void *user_data, modkit_status status, modkit_str result_json) {
+   auto *waiter = static_cast<Waiter *>(user_data);
+   std::string copy;
+   try {
+      copy.assign(result_json.data ? result_json.data : "", result_json.size);
+   } catch (...) {
+      status = MODKIT_E_NO_MEMORY;
+   }
+   const std::lock_guard<std::mutex> lock(waiter->mutex);
+   waiter->status = status;
+   waiter->result = std::move(copy);
+   waiter->done = true;
+   waiter->finished.notify_one();
 }
 
 } // namespace
@@ -66,19 +87,43 @@ SlotTarget resolve_target(const std::string &target) {
 void call_slot(Reporter &reporter, modkit::Loader &loader, const SlotTarget &target, const std::string &args_json,
                double deadline_seconds) {
    reporter.send({{"event", "phase"}, {"phase", "call"}});
-   const std::unique_ptr<modkit_buffer, void (*)(modkit_buffer *)> result(modkit_loader_buffer_create(),
-                                                                          modkit_loader_buffer_destroy);
-   if (!result) throw std::bad_alloc();
+   // Asynchronously, so that a module may suspend the call (ABI 1.1) and complete it from another
+   // thread; the loader ends the dispatch at the deadline (MODKIT_E_TIMEOUT) if it has not.
    static const char request_id[] = "modkit-call";
-   modkit_call call = modkit_call_make({request_id, sizeof request_id - 1});
-   call.deadline_ns = monotonic_ns() + int64_t(deadline_seconds * 1e9);
-   const modkit_status status = modkit_loader_dispatch_json(loader.get(), target.category->id, target.slot->name,
-                                                            args_json.data(), args_json.size(), &call, result.get());
-   const modkit_str text = modkit_loader_buffer_data(result.get());
+   modkit_loader_async_options options{};
+   options.struct_size = sizeof options;
+   options.request_id = {request_id, sizeof request_id - 1};
+   const auto timeout = std::chrono::nanoseconds(int64_t(deadline_seconds * 1e9));
+   options.deadline_ns = int64_t(modkit_loader_now_ns()) + timeout.count();
+   const auto deadline = std::chrono::steady_clock::now() + timeout; // the same clock (CLOCK_MONOTONIC)
+   Waiter waiter;
+   modkit_loader_async *async = nullptr;
+   const modkit_status started = modkit_loader_dispatch_json_async(loader.get(), target.category->id, target.slot->name,
+                                                                   args_json.data(), args_json.size(), &options,
+                                                                   on_done, &waiter, &async);
+   {
+      std::unique_lock<std::mutex> lock(waiter.mutex);
+      if (started != MODKIT_OK && !waiter.done) {
+         // Nothing started and done was not called: the status is the whole answer.
+         waiter.status = started;
+         waiter.done = true;
+      }
+      // The loader's timer ends the dispatch at the deadline; cancelling a moment later is only
+      // a backstop, so that this wait ends whatever happens.
+      if (!waiter.finished.wait_until(lock, deadline + std::chrono::seconds(1), [&] { return waiter.done; })) {
+         lock.unlock();
+         modkit_loader_async_cancel(async); // done runs now, on this thread
+         lock.lock();
+         waiter.finished.wait(lock, [&] { return waiter.done; });
+      }
+   }
+   modkit_loader_async_release(async);
+   const modkit_status status = waiter.status;
+   const std::string &text = waiter.result;
    nlohmann::json doc = nullptr;
-   if (text.size > 0) {
-      doc = nlohmann::json::parse(text.data, text.data + text.size, nullptr, false);
-      if (doc.is_discarded()) doc = std::string(text.data, text.size); // shown as the loader wrote it
+   if (!text.empty()) {
+      doc = nlohmann::json::parse(text, nullptr, false);
+      if (doc.is_discarded()) doc = text; // shown as the loader wrote it
    }
    reporter.send({{"event", "called"}, {"status", modkit_status_name(status)}, {"code", status}, {"result", std::move(doc)}});
 }

@@ -11,6 +11,13 @@
 
 namespace modkit::cli {
 
+// How long `call` lets the child run past --timeout, the call's deadline: enough to load the
+// module before the call and to unload it after, including pending_wait_ms for a module that
+// never completes a call it suspended (the loader then reports it and leaves it loaded). A
+// callback that blocks without returning is killed with the child once this is over too.
+constexpr uint32_t call_pending_wait_ms = 1000;
+constexpr double call_grace_seconds = 2 + call_pending_wait_ms / 1000.0;
+
 struct SlotTarget {
    const modkit_category *category = nullptr;
    const modkit_slot_desc *slot = nullptr;
@@ -23,7 +30,9 @@ struct SlotTarget {
 SlotTarget resolve_target(const std::string &target);
 
 // Dispatches target's slot with args_json through the loader's dynamic path, as a host would,
-// under a call handle whose deadline is deadline_seconds from now. Reports
+// asynchronously (modkit_loader_dispatch_json_async), so that the module may suspend the call and
+// complete it later from any thread; waits for the result until the deadline, deadline_seconds
+// from now, where the loader ends the dispatch with status "timeout". Reports
 //   {"event": "phase", "phase": "call"}
 //   {"event": "called", "status": "ok"|..., "code": n, "result": the dispatch document}
 void call_slot(Reporter &reporter, modkit::Loader &loader, const SlotTarget &target, const std::string &args_json,

@@ -86,9 +86,10 @@ nlohmann::json host_config(const std::string &module_path, const std::optional<n
 }
 
 void load_and_unload(Reporter &reporter, const std::string &module_path, const std::optional<nlohmann::json> &config,
-                     const std::function<void(modkit::Loader &)> &while_loaded) {
+                     const std::function<void(modkit::Loader &)> &while_loaded, uint32_t pending_wait_ms) {
    modkit::Loader::Options options;
    options.categories = standard_category_descriptors();
+   options.pending_wait_ms = pending_wait_ms;
    options.log = [&reporter](modkit_log_level level, const char *module, std::string_view message) {
       reporter.send({{"event", "log"},
                      {"level", level_name(level)},

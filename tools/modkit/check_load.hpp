@@ -40,9 +40,11 @@ PreparedRun prepare_run(const ModuleRun &run, const std::string &host_abi = "");
 //   {"event": "loaded", "module": {...}, "registrations": {...}},
 //   what while_loaded reports (it sets its own phase),
 //   {"event": "phase", "phase": "unload"}, {"event": "unloaded"}
+// pending_wait_ms bounds how long the unload waits for calls the module suspended and never
+// completed (modkit_loader_options.pending_wait_ms; 0: the loader's default).
 void load_and_unload(Reporter &reporter, const std::string &module_path,
                      const std::optional<nlohmann::json> &config,
-                     const std::function<void(modkit::Loader &)> &while_loaded = {});
+                     const std::function<void(modkit::Loader &)> &while_loaded = {}, uint32_t pending_wait_ms = 0);
 
 // The host config check builds: {"modules": [{"module": path, "config": config}]}.
 nlohmann::json host_config(const std::string &module_path, const std::optional<nlohmann::json> &config);

@@ -60,6 +60,10 @@ Command add_call(CLI::App &app, CallOptions &o) {
    CLI::App *sub = app.add_subcommand(
       "call", "Load a module in a child process, call one of its callbacks with JSON arguments and print the answer");
    add_module_run(sub, o.run);
+   // For call, --timeout is the call's deadline; the child has a grace period past it (call_slot.hpp).
+   sub->get_option("--timeout")
+      ->description("Seconds the callback has to answer, or to complete a call it suspended; the child process is "
+                    "killed a few seconds later if it is still running");
    // Positional after the file: `modkit call MODULE.so CATEGORY.SLOT`.
    sub->add_option("slot", o.target, "CATEGORY.SLOT, e.g. spam_checker.check_event_for_spam")->required();
    sub->add_option("--args", o.args,
