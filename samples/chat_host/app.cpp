@@ -22,6 +22,7 @@ ModuleHost::Options module_options(const HostConfig &config, const App::LogSink 
    o.pointer_prefix = "/modkit";
    o.is_builtin_path = &Router::is_builtin;
    o.log = log;
+   o.call_timeout_ms = config.module_call_timeout_ms;
    return o;
 }
 

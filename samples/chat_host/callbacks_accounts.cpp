@@ -31,12 +31,12 @@ Done ModuleHost::on_legacy_send_mail(CallContext &ctx, const std::string &user) 
    Scope scope(*this, ctx, callback_name<&AV::on_legacy_send_mail>("on_legacy_send_mail"));
    auto slot = scope.slot<&AV::on_legacy_send_mail>();
    std::monostate none;
-   const modkit::Outcome out = modkit::single(
+   const modkit::Outcome out = scope.single(
       slot.raw(), none,
       scope.wrap([&](const modkit_loader_entry &e, std::monostate *) {
          return slot.fn(e)(e.user_data, scope.call(), view(user));
       }),
-      std::monostate{}, scope.observer());
+      std::monostate{});
    return scope.finish(out, "mail sent");
 }
 
@@ -45,13 +45,13 @@ Decision<RenewAnswer> ModuleHost::on_legacy_renew(CallContext &ctx, const std::s
    auto slot = scope.slot<&AV::on_legacy_renew>();
    RenewAnswer renew;
    bool valid = false;
-   const modkit::Outcome out = modkit::single(
+   const modkit::Outcome out = scope.single(
       slot.raw(), valid,
       scope.wrap([&](const modkit_loader_entry &e, bool *token_valid) {
          return slot.fn(e)(e.user_data, scope.call(), view(token), token_valid, &renew.token_stale,
                            &renew.expiration_ts);
       }),
-      false, scope.observer());
+      false);
    renew.token_valid = valid;
    return scope.finish(out, renew, valid ? (renew.token_stale ? "stale token" : "renewed") : "unknown token");
 }
@@ -71,12 +71,12 @@ Decision<int64_t> ModuleHost::on_legacy_admin_request(CallContext &ctx, const st
    request.body = view(body);
    request.user_id = view(user_id);
    int64_t expiration = 0;
-   const modkit::Outcome out = modkit::single(
+   const modkit::Outcome out = scope.single(
       slot.raw(), expiration,
       scope.wrap([&](const modkit_loader_entry &e, int64_t *ts) {
          return slot.fn(e)(e.user_data, scope.call(), static_cast<const modkit_http_request *>(&request), ts);
       }),
-      int64_t{0}, scope.observer());
+      int64_t{0});
    return scope.finish(out, expiration, "expires at " + std::to_string(expiration));
 }
 
@@ -133,14 +133,14 @@ Decision<AuthAnswer> ModuleHost::auth_checkers(CallContext &ctx, const std::stri
       auto matches = [&](const modkit_loader_entry &e) {
          return declared != types->modules.end() && declared->second.count(e.module_index) > 0;
       };
-      return modkit::keyed(
+      return scope.keyed(
          slot.raw(), matches, result,
          scope.wrap([&](const modkit_loader_entry &e, modkit_auth_result *r) {
             const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(username), view(login_type),
                                                view(dict), r, buffer.fresh());
             return take_user_id(scope, e, s, *r, buffer, user_id);
          }),
-         modkit_auth_result{MODKIT_AUTH_NO_OPINION}, scope.observer());
+         modkit_auth_result{MODKIT_AUTH_NO_OPINION});
    });
 }
 
@@ -149,14 +149,14 @@ Decision<AuthAnswer> ModuleHost::check_3pid_auth(CallContext &ctx, const std::st
    Scope scope(*this, ctx, callback_name<&PAP::check_3pid_auth>("check_3pid_auth"), auth_name);
    auto slot = scope.slot<&PAP::check_3pid_auth>();
    return authenticate(scope, [&](modkit_auth_result &result, Buffer &buffer, std::string &user_id) {
-      return modkit::first_non_zero(
+      return scope.first_non_zero(
          slot.raw(), result,
          scope.wrap([&](const modkit_loader_entry &e, modkit_auth_result *r) {
             const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(medium), view(address),
                                                view(password), r, buffer.fresh());
             return take_user_id(scope, e, s, *r, buffer, user_id);
          }),
-         modkit_auth_result{MODKIT_AUTH_NO_OPINION}, scope.observer());
+         modkit_auth_result{MODKIT_AUTH_NO_OPINION});
    });
 }
 
@@ -166,12 +166,12 @@ Done ModuleHost::on_login_response(CallContext &ctx, uint32_t module_index, cons
    const std::string text = response.dump();
    std::monostate none;
    // Keyed by the module that authenticated the login: only it hears about the response.
-   const modkit::Outcome out = modkit::keyed(
+   const modkit::Outcome out = scope.keyed(
       slot.raw(), [&](const modkit_loader_entry &e) { return e.module_index == module_index; }, none,
       scope.wrap([&](const modkit_loader_entry &e, std::monostate *) {
          return slot.fn(e)(e.user_data, scope.call(), view(text));
       }),
-      std::monostate{}, scope.observer());
+      std::monostate{});
    return scope.finish(out);
 }
 
@@ -193,7 +193,7 @@ Decision<std::optional<std::string>> first_name(ModuleHost &host, CallContext &c
    Buffer buffer;
    std::string chosen;
    bool found = false;
-   const modkit::Outcome out = modkit::first_non_zero(
+   const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), found,
       scope.wrap([&](const modkit_loader_entry &e, bool *f) {
          modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(uia_text), view(params_text), f, buffer.fresh());
@@ -206,7 +206,7 @@ Decision<std::optional<std::string>> first_name(ModuleHost &host, CallContext &c
          }
          return s;
       }),
-      false, scope.observer());
+      false);
    std::optional<std::string> answer;
    if (out.kind == modkit::Outcome::Kind::decided) answer = chosen;
    return scope.finish(out, answer, answer ? "\"" + *answer + "\"" : "");

@@ -26,7 +26,7 @@ Decision<std::map<std::string, std::set<size_t>>> ModuleHost::get_users_for_stat
    const std::string text = states.dump();
    Buffer buffer;
    Routes merged;
-   const modkit::Outcome out = modkit::merge<Routes>(
+   const modkit::Outcome out = scope.merge<Routes>(
       slot.raw(),
       scope.wrap([&](const modkit_loader_entry &e, Routes *routes) {
          const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(text), buffer.fresh());
@@ -57,8 +57,7 @@ Decision<std::map<std::string, std::set<size_t>>> ModuleHost::get_users_for_stat
          if (!routes.empty()) scope.contribute(e);
          for (const auto &[user, indices] : routes) merged[user].insert(indices.begin(), indices.end());
          return false;
-      },
-      scope.observer());
+      });
    return scope.finish(out, merged);
 }
 
@@ -67,7 +66,7 @@ Decision<ModuleHost::Interested> ModuleHost::get_interested_users(CallContext &c
    auto slot = scope.slot<&PR::get_interested_users>();
    Buffer buffer;
    Interested merged;
-   const modkit::Outcome out = modkit::merge<Interested>(
+   const modkit::Outcome out = scope.merge<Interested>(
       slot.raw(),
       scope.wrap([&](const modkit_loader_entry &e, Interested *answer) {
          bool all = false;
@@ -94,8 +93,7 @@ Decision<ModuleHost::Interested> ModuleHost::get_interested_users(CallContext &c
          if (answer.all) merged.all = true; // "ALL": later modules are not asked
          merged.users.insert(answer.users.begin(), answer.users.end());
          return answer.all;
-      },
-      scope.observer());
+      });
    return scope.finish(out, merged, merged.all ? "ALL" : "");
 }
 
@@ -126,17 +124,22 @@ modkit_loader_slot owner_only(const modkit_loader_slot &slot, uint32_t owner) {
    return one;
 }
 
-template <auto Member, class... Args>
-Decision<int32_t> ask_owner(ModuleHost &host, CallContext &ctx, const char *name, uint32_t owner,
+// Suspendable; the owner is found in the dispatch's own snapshot, so both see one module set.
+template <auto Member, class Owner, class... Args>
+Decision<int32_t> ask_owner(ModuleHost &host, CallContext &ctx, const char *name, Owner owner_of,
                             const Args &...args) {
    Scope scope(host, ctx, callback_name<Member>(name));
    auto slot = scope.template slot<Member>();
-   const modkit_loader_slot one = owner_only(slot.raw(), owner);
+   auto frame = std::make_shared<Frame>();
+   // The dispatch reads its slot until it ends: the one-entry slot lives in its Frame.
+   const modkit_loader_slot &one = frame->keep(owner_only(slot.raw(), owner_of(scope.snapshot())));
    int32_t answer = 0;
-   const modkit::Outcome out = modkit::single(
-      one, answer,
-      scope.wrap([&](const modkit_loader_entry &e, int32_t *r) { return slot.fn(e)(e.user_data, scope.call(), args..., r); }),
-      int32_t{0}, scope.observer());
+   modkit::Outcome out;
+   scope.on_continue("0");
+   modkit::AsyncHandle handle = modkit::async::single<int32_t>(
+      scope.context(true), one, owned_invoke<Member>(scope, frame, args...),
+      scope.done(out, answer, [](int32_t a) { return std::to_string(a); }), int32_t{0}, scope.observer());
+   scope.wait(handle);
    return scope.finish(out, answer, std::to_string(answer));
 }
 
@@ -144,23 +147,23 @@ Decision<int32_t> ask_owner(ModuleHost &host, CallContext &ctx, const char *name
 
 Decision<int32_t> ModuleHost::on_update(CallContext &ctx, const std::string &update, const std::string &database,
                                         bool one_shot) {
-   modkit::ReadGuard guard(reader()); // the owner and the dispatch see one snapshot
-   return ask_owner<&BUC::on_update>(*this, ctx, "on_update", background_owner(guard.snapshot()), view(update),
-                                     view(database), one_shot);
+   return ask_owner<&BUC::on_update>(
+      *this, ctx, "on_update", [this](const modkit_loader_snapshot &s) { return background_owner(s); }, view(update),
+      view(database), one_shot);
 }
 
 Decision<int32_t> ModuleHost::default_batch_size(CallContext &ctx, const std::string &update,
                                                  const std::string &database) {
-   modkit::ReadGuard guard(reader());
-   return ask_owner<&BUC::default_batch_size>(*this, ctx, "default_batch_size", background_owner(guard.snapshot()),
-                                              view(update), view(database));
+   return ask_owner<&BUC::default_batch_size>(
+      *this, ctx, "default_batch_size", [this](const modkit_loader_snapshot &s) { return background_owner(s); },
+      view(update), view(database));
 }
 
 Decision<int32_t> ModuleHost::min_batch_size(CallContext &ctx, const std::string &update,
                                              const std::string &database) {
-   modkit::ReadGuard guard(reader());
-   return ask_owner<&BUC::min_batch_size>(*this, ctx, "min_batch_size", background_owner(guard.snapshot()),
-                                          view(update), view(database));
+   return ask_owner<&BUC::min_batch_size>(
+      *this, ctx, "min_batch_size", [this](const modkit_loader_snapshot &s) { return background_owner(s); },
+      view(update), view(database));
 }
 
 // ---- account data, extra unsigned fields ----
@@ -180,7 +183,7 @@ Decision<json> ModuleHost::add_field_to_unsigned(CallContext &ctx, const EventAr
    const modkit_event e = event.view();
    Buffer buffer;
    json merged = json::object();
-   const modkit::Outcome out = modkit::merge<json>(
+   const modkit::Outcome out = scope.merge<json>(
       slot.raw(),
       scope.wrap([&](const modkit_loader_entry &x, json *fields) {
          const modkit_status s = slot.fn(x)(x.user_data, scope.call(), &e, buffer.fresh());
@@ -199,8 +202,7 @@ Decision<json> ModuleHost::add_field_to_unsigned(CallContext &ctx, const EventAr
          for (const auto &[key, value] : fields.items())
             if (!host_keys.count(key)) merged[key] = value; // later modules overwrite: last writer wins
          return false;
-      },
-      scope.observer());
+      });
    return scope.finish(out, merged);
 }
 
@@ -212,7 +214,7 @@ Decision<std::optional<json>> ModuleHost::get_media_config_for_user(CallContext 
    Buffer buffer;
    json config;
    bool found = false;
-   const modkit::Outcome out = modkit::first_non_zero(
+   const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), found,
       scope.wrap([&](const modkit_loader_entry &e, bool *f) {
          const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(user), f, buffer.fresh());
@@ -226,7 +228,7 @@ Decision<std::optional<json>> ModuleHost::get_media_config_for_user(CallContext 
          scope.annotate(config.dump());
          return s;
       }),
-      false, scope.observer());
+      false);
    std::optional<json> answer;
    if (out.kind == modkit::Outcome::Kind::decided) answer = config;
    return scope.finish(out, answer, answer ? answer->dump() : "");
@@ -245,7 +247,7 @@ Decision<std::optional<std::vector<UploadLimit>>> ModuleHost::get_media_upload_l
    Buffer buffer;
    std::vector<UploadLimit> limits;
    bool found = false;
-   const modkit::Outcome out = modkit::first_non_zero(
+   const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), found,
       scope.wrap([&](const modkit_loader_entry &e, bool *f) {
          const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(user), f, buffer.fresh());
@@ -265,7 +267,7 @@ Decision<std::optional<std::vector<UploadLimit>>> ModuleHost::get_media_upload_l
          scope.annotate(parsed.dump());
          return s;
       }),
-      false, scope.observer());
+      false);
    std::optional<std::vector<UploadLimit>> answer;
    if (out.kind == modkit::Outcome::Kind::decided) {
       // Longest period first, as Synapse sorts them.
@@ -296,7 +298,7 @@ Decision<std::optional<RatelimitOverride>> ModuleHost::get_ratelimit_override_fo
    auto slot = scope.slot<&RL::get_ratelimit_override_for_user>();
    RatelimitOverride chosen;
    bool found = false;
-   const modkit::Outcome out = modkit::first_non_zero(
+   const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), found,
       scope.wrap([&](const modkit_loader_entry &e, bool *f) {
          double per_second = 0;
@@ -311,7 +313,7 @@ Decision<std::optional<RatelimitOverride>> ModuleHost::get_ratelimit_override_fo
          scope.annotate(fmt::format("{}/s burst {}", per_second, burst));
          return s;
       }),
-      false, scope.observer());
+      false);
    std::optional<RatelimitOverride> answer;
    if (out.kind == modkit::Outcome::Kind::decided) answer = chosen;
    return scope.finish(out, answer, answer ? fmt::format("{}/s burst {}", chosen.per_second, chosen.burst_count) : "");

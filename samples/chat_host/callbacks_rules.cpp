@@ -15,7 +15,7 @@ Decision<modkit_event_verdict> ModuleHost::check_event_allowed(CallContext &ctx,
    json parsed;
    modkit_event_verdict verdict = MODKIT_EVENT_ALLOW;
    // Dispatch stops at the first DENY or REPLACE, so the last replacement parsed is the decider's.
-   const modkit::Outcome out = modkit::first_non_zero(
+   const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), verdict,
       scope.wrap([&](const modkit_loader_entry &x, modkit_event_verdict *r) {
          modkit_status s = slot.fn(x)(x.user_data, scope.call(), &e, view(state_text), r, buffer.fresh());
@@ -28,7 +28,7 @@ Decision<modkit_event_verdict> ModuleHost::check_event_allowed(CallContext &ctx,
          }
          return s;
       }),
-      modkit_event_verdict{MODKIT_EVENT_DENY}, scope.observer());
+      modkit_event_verdict{MODKIT_EVENT_DENY});
    if (out.kind == modkit::Outcome::Kind::decided && verdict == MODKIT_EVENT_REPLACE) replacement = parsed;
    return scope.finish(out, verdict, verdict_name(verdict));
 }
@@ -48,7 +48,7 @@ Decision<modkit_create_room_result> ModuleHost::on_create_room(CallContext &ctx,
    json current = content;
    modkit_create_room_result result = MODKIT_CREATE_ROOM_ALLOW;
    // Each module sees the body as the modules before it left it (Synapse's shared mutable dict).
-   const modkit::Outcome out = modkit::first_non_zero(
+   const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), result,
       scope.wrap([&](const modkit_loader_entry &x, modkit_create_room_result *res) {
          const std::string text = current.dump();
@@ -65,7 +65,7 @@ Decision<modkit_create_room_result> ModuleHost::on_create_room(CallContext &ctx,
          }
          return s;
       }),
-      modkit_create_room_result{MODKIT_CREATE_ROOM_DENY}, scope.observer());
+      modkit_create_room_result{MODKIT_CREATE_ROOM_DENY});
    if (result == MODKIT_CREATE_ROOM_ALLOW && out.kind == modkit::Outcome::Kind::no_opinion) content = current;
    return scope.finish(out, result, create_room_name(result));
 }

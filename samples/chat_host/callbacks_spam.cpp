@@ -48,30 +48,27 @@ Decision<modkit_spam_result> ModuleHost::user_may_invite(CallContext &ctx, const
 Decision<modkit_spam_result> ModuleHost::federated_user_may_invite(CallContext &ctx, const EventArg &invite) {
    const modkit_event e = invite.view();
    const std::string invitee = invite.state_key.value_or("");
-   // One scope per link, so the trace and the metrics name the callback that really ran.
-   Scope first(*this, ctx, callback_name<&SC::federated_user_may_invite>("federated_user_may_invite"),
-               spam_result_name);
-   Scope next(*this, ctx, callback_name<&SC::user_may_invite>("user_may_invite"), spam_result_name);
-   auto fed = first.slot<&SC::federated_user_may_invite>();
-   auto local = next.slot<&SC::user_may_invite>();
    modkit_spam_result answer = MODKIT_NOT_SPAM;
-   const modkit::Outcome out = modkit::chained(
-      fed.raw(),
-      first.wrap([&](const modkit_loader_entry &x, modkit_spam_result *r) {
-         return fed.fn(x)(x.user_data, first.call(), &e, r);
-      }),
-      local.raw(),
-      next.wrap([&](const modkit_loader_entry &x, modkit_spam_result *r) {
-         return local.fn(x)(x.user_data, next.call(), view(invite.sender), view(invitee), view(invite.room_id), r);
-      }),
-      answer, modkit_spam_result{MODKIT_SPAM_FORBIDDEN}, first.observer());
-   const std::string shown = spam_result_name(answer);
-   if (!next.ran()) {
-      next.finish(modkit::Outcome{});
-      return first.finish(out, answer, shown);
+   const modkit_spam_result deny = MODKIT_SPAM_FORBIDDEN;
+   // The chain, one link after the other, each a dispatch of its own with its own deadline,
+   // read section and trace entry. Only when no federated_user_may_invite module objected (and
+   // none failed or was cut short) does user_may_invite run.
+   modkit::Outcome out;
+   {
+      Scope first(*this, ctx, callback_name<&SC::federated_user_may_invite>("federated_user_may_invite"),
+                  spam_result_name);
+      auto fed = first.slot<&SC::federated_user_may_invite>();
+      out = first_suspendable<&SC::federated_user_may_invite>(first, fed.raw(), answer, deny,
+                                                              std::make_shared<Frame>(), &e);
+      if (out.kind != modkit::Outcome::Kind::no_opinion || out.status != MODKIT_OK)
+         return first.finish(out, answer, spam_result_name(answer));
+      first.finish(out);
    }
-   first.finish(modkit::Outcome{});
-   return next.finish(out, answer, shown);
+   Scope next(*this, ctx, callback_name<&SC::user_may_invite>("user_may_invite"), spam_result_name);
+   auto local = next.slot<&SC::user_may_invite>();
+   out = first_suspendable<&SC::user_may_invite>(next, local.raw(), answer, deny, std::make_shared<Frame>(),
+                                                 view(invite.sender), view(invitee), view(invite.room_id));
+   return next.finish(out, answer, spam_result_name(answer));
 }
 
 Decision<modkit_spam_result> ModuleHost::user_may_send_3pid_invite(CallContext &ctx, const std::string &inviter,

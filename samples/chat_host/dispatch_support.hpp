@@ -1,12 +1,20 @@
 // dispatch_support.hpp - what every typed dispatch function shares: one Scope per dispatch
-// (a read section, the per-call handle, timing, metrics and the trace entry), and helpers for
-// the common shapes (first non-zero with one output, all true, run all). Included only by the
-// callbacks_*.cpp files.
+// (a read section until the dispatch has started, the deadline, the wait for a module that
+// suspended, the trace entry), a Frame owning what suspendable calls read, and helpers for the
+// common shapes (first non-zero with one output, all true, run all). Included only by the
+// callbacks_*.cpp files and module_host.cpp.
 #pragma once
 
 #include "module_host.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <tuple>
 #include <type_traits>
 
 namespace chat {
@@ -44,41 +52,122 @@ modkit::SlotRef ModuleHost::ref() const {
 
 using Namer = std::string (*)(int64_t);
 
-// One dispatch of one callback.
+// What a suspendable dispatch hands its modules, owned by the dispatch. A module that suspends
+// may read its inputs until it completes, which can be after the request that made them has
+// been answered (its deadline passed), so they are copied here and the dispatch keeps the
+// copies alive (its invoke holds the Frame) until the last module lets go of its call.
+class Frame {
+public:
+   modkit_str own(modkit_str s) {
+      if (!s.data) return s;
+      const std::string &copy = keep(std::string(s.data, s.size));
+      return {copy.data(), copy.size()};
+   }
+   const modkit_event *own(const modkit_event *e) {
+      modkit_event c = *e;
+      c.event_id = own(e->event_id);
+      c.room_id = own(e->room_id);
+      c.sender = own(e->sender);
+      c.type = own(e->type);
+      c.state_key = own(e->state_key);
+      c.content_json = own(e->content_json);
+      c.unsigned_json = own(e->unsigned_json);
+      return &keep(c);
+   }
+   const modkit_user_profile *own(const modkit_user_profile *p) {
+      modkit_user_profile c = *p;
+      c.user_id = own(p->user_id);
+      c.display_name = own(p->display_name);
+      c.avatar_url = own(p->avatar_url);
+      return &keep(c);
+   }
+   const modkit_media_file_info *own(const modkit_media_file_info *i) {
+      modkit_media_file_info c = *i;
+      c.server_name = own(i->server_name);
+      c.media_id = own(i->media_id);
+      c.upload_name = own(i->upload_name);
+      c.media_type = own(i->media_type);
+      return &keep(c);
+   }
+   const modkit_media_upload_limit *own(const modkit_media_upload_limit *l) { return &keep(*l); }
+   const modkit_federation_delivery *own(const modkit_federation_delivery *d) {
+      modkit_federation_delivery c = *d;
+      c.server_name = own(d->server_name);
+      c.events_json = own(d->events_json);
+      return &keep(c);
+   }
+   template <class T, std::enable_if_t<std::is_arithmetic_v<T> || std::is_enum_v<T>, int> = 0>
+   T own(T value) {
+      return value;
+   }
+   // Anything else the dispatch must keep (a slot it built, say).
+   template <class T>
+   T &keep(T value) {
+      auto p = std::make_shared<T>(std::move(value));
+      T &ref = *p;
+      kept_.push_back(std::move(p));
+      return ref;
+   }
+
+private:
+   std::vector<std::shared_ptr<void>> kept_;
+};
+
+// One dispatch of one callback. Every dispatch goes through the asynchronous policies
+// (modkit/async.hpp). Those whose inputs the host can copy whole run suspendable: a module may
+// answer MODKIT_PENDING, the read section ends as soon as the policy returns, and the calling
+// thread waits, holding no lock, until done runs (at the latest at the call's deadline, when
+// the slot's exception policy is applied to the module that did not answer). Those whose
+// outputs the host checks after each module's answer (JSON in a buffer, several outputs) run
+// with can_suspend false: modules answer before they return, as in ABI 1.0, because the async
+// policies offer no point between a suspended module's completion and the fold's step where
+// the host could check what it wrote.
 class Scope {
 public:
    Scope(ModuleHost &host, CallContext &ctx, std::string callback, Namer namer = nullptr)
-      : host_(host), ctx_(ctx), guard_(host.reader()), namer_(namer) {
+      : host_(host), ctx_(ctx), namer_(namer), deadline_ns_(host.call_deadline_ns()) {
+      guard_.emplace(host.reader());
       run_.callback = std::move(callback);
       call_ = modkit_call_make({ctx.request_id.data(), ctx.request_id.size()});
+      call_.deadline_ns = deadline_ns_;
    }
 
    template <auto Member>
    modkit::Slot<Member> slot() const {
-      return guard_.slot<Member>(host_.ref<Member>());
+      return guard_->slot<Member>(host_.ref<Member>());
    }
-   const modkit_loader_snapshot &snapshot() const { return guard_.snapshot(); }
+   const modkit_loader_snapshot &snapshot() const { return guard_->snapshot(); }
    modkit_call *call() { return &call_; }
    bool ran() const { return !run_.answers.empty(); }
 
-   // invoke, counted in the loader's per-callback metrics (no lock) and traced with the
-   // module's first output.
+   // invoke(entry, outputs...), traced with the module's first output; for the synchronous
+   // adapters below and for loops of the host's own.
    template <class F>
    auto wrap(F invoke) {
       return [this, invoke](const modkit_loader_entry &e, auto *...out) -> modkit_status {
-         const std::string &module = host_.module_name(e.module_index);
-         // Pushed first, so annotate() and reject() inside invoke describe this module's call.
-         run_.answers.push_back({module, ""});
-         const size_t at = run_.answers.size() - 1;
-         const uint64_t started = modkit_loader_metrics_begin(guard_.reader());
-         const modkit_status status = invoke(e, out...);
-         modkit_loader_metrics_end(guard_.reader(), &e, status, started);
-         std::string &answer = run_.answers[at].answer;
-         if (answer.empty() && status != MODKIT_OK) answer = std::string("error ") + modkit_status_name(status);
-         else if constexpr (sizeof...(out) > 0) {
-            if (answer.empty()) answer = describe(*first(out...));
-         }
+         const size_t at = begin(e);
+         return end(at, e, invoke(e, out...), out...);
+      };
+   }
+   // The same, counted in the loader's per-callback metrics: for loops of the host's own (the
+   // policies count their calls themselves).
+   template <class F>
+   auto wrap_counted(F invoke) {
+      return [this, invoke](const modkit_loader_entry &e, auto *...out) -> modkit_status {
+         const uint64_t started = modkit_loader_metrics_begin(guard_->reader());
+         const size_t at = begin(e);
+         const modkit_status status = end(at, e, invoke(e, out...), out...);
+         modkit_loader_metrics_end(guard_->reader(), &e, status, started);
          return status;
+      };
+   }
+   // invoke(entry, call, outputs...) for a suspendable policy: MODKIT_PENDING is traced as
+   // "suspended" and settled when the module completes.
+   template <class F>
+   auto wrap_async(F invoke) {
+      return [this, invoke](const modkit_loader_entry &e, modkit_call *call, auto *...out) -> modkit_status {
+         const size_t at = begin(e);
+         return end(at, e, invoke(e, call, out...), out...);
       };
    }
 
@@ -90,6 +179,94 @@ public:
       }
    };
    Observer observer() { return Observer{this}; }
+
+   // ---- suspendable dispatch ----
+
+   // Where an asynchronous dispatch runs: this scope's snapshot, counted in the loader's
+   // metrics, with the host's deadline. can_suspend false: the modules see this scope's own
+   // call handle and answer before they return.
+   modkit::AsyncContext context(bool can_suspend) {
+      modkit::AsyncContext c = host_.loader().async_context(*guard_, ctx_.request_id, deadline_ns_);
+      c.can_suspend = can_suspend;
+      if (!can_suspend) c.call = &call_;
+      suspendable_ = can_suspend;
+      return c;
+   }
+   // How a module that completed without deciding is shown ("not_spam", "allow").
+   void on_continue(std::string text) { continued_ = std::move(text); }
+
+   // done for a policy without an answer: records the outcome and wakes wait().
+   auto done(modkit::Outcome &into) {
+      return [this, signal = signal_, &into](const modkit::Outcome &o) {
+         into = o;
+         settle(continued_);
+         signal->set();
+      };
+   }
+   // done for a policy with an answer; shown(answer) describes a suspended module's decision.
+   template <class T, class Shown>
+   auto done(modkit::Outcome &into, T &answer, Shown shown) {
+      return [this, signal = signal_, &into, &answer, shown](const modkit::Outcome &o, const T &a) {
+         into = o;
+         answer = a;
+         if (pending_ != none && o.kind == modkit::Outcome::Kind::decided && o.module_index == pending_module_)
+            settle(shown(a));
+         else settle(continued_);
+         signal->set();
+      };
+   }
+
+   // Ends the read section and waits until done has run. The loader's timer runs done at the
+   // deadline at the latest; past it (a module blocking the thread that drives the dispatch),
+   // the dispatch is cancelled and waited for.
+   void wait(modkit::AsyncHandle &handle) {
+      guard_.reset();
+      std::unique_lock<std::mutex> lock(signal_->mutex);
+      if (deadline_ns_ != 0) {
+         const auto until = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns_)) +
+                            std::chrono::seconds(1);
+         if (!signal_->cv.wait_until(lock, until, [&] { return signal_->done; })) {
+            lock.unlock();
+            handle.cancel();
+            lock.lock();
+         }
+      }
+      signal_->cv.wait(lock, [&] { return signal_->done; });
+   }
+
+   // ---- the policies, answering before they return (see the class comment) ----
+   // Same arguments as modkit/dispatch.hpp's, with invoke made by wrap(); the observer is this
+   // scope's.
+
+   template <class T, class Invoke>
+   modkit::Outcome first_non_zero(const modkit_loader_slot &slot, T &answer, Invoke invoke,
+                                  modkit::detail::same_t<T> deny) {
+      modkit::Outcome out;
+      modkit::async::first_non_zero<T>(context(false), slot, adapt(std::move(invoke)), synced(out, answer), deny,
+                                       observer());
+      return out;
+   }
+   template <class T, class Matches, class Invoke>
+   modkit::Outcome keyed(const modkit_loader_slot &slot, Matches matches, T &answer, Invoke invoke,
+                         modkit::detail::same_t<T> deny) {
+      modkit::Outcome out;
+      modkit::async::keyed<T>(context(false), slot, std::move(matches), adapt(std::move(invoke)), synced(out, answer),
+                              deny, observer());
+      return out;
+   }
+   template <class T, class Invoke>
+   modkit::Outcome single(const modkit_loader_slot &slot, T &answer, Invoke invoke, modkit::detail::same_t<T> deny) {
+      modkit::Outcome out;
+      modkit::async::single<T>(context(false), slot, adapt(std::move(invoke)), synced(out, answer), deny, observer());
+      return out;
+   }
+   template <class Out, class Invoke, class Merge>
+   modkit::Outcome merge(const modkit_loader_slot &slot, Invoke invoke, Merge merge_into) {
+      modkit::Outcome out;
+      modkit::async::merge<Out>(context(false), slot, adapt(std::move(invoke)), std::move(merge_into),
+                                [&out](const modkit::Outcome &o) { out = o; }, observer());
+      return out;
+   }
 
    // Marks an answer the host found unusable (malformed JSON, say) as the module's error.
    // Called from inside a wrapped invoke, so the last answer is this module's.
@@ -117,6 +294,8 @@ public:
          run_.outcome = "no objection";
          for (const auto &m : contributors_) run_.decided_by += (run_.decided_by.empty() ? "" : ", ") + m;
          if (!contributors_.empty()) run_.outcome = "merged" + (answer.empty() ? std::string() : ": " + answer);
+         // A fail-open slot cut short by the deadline ends with what it has.
+         if (outcome.status != MODKIT_OK) run_.outcome += std::string(" (cut short: ") + modkit_status_name(outcome.status) + ")";
          break;
       case modkit::Outcome::Kind::decided:
          run_.decided_by = done.module;
@@ -144,17 +323,74 @@ public:
    }
 
    std::string describe_value(int64_t v) const { return namer_ ? namer_(v) : std::to_string(v); }
-
-private:
-   template <class A, class... Rest>
-   static A *first(A *a, Rest *...) {
-      return a;
-   }
    template <class T>
    std::string describe(const T &v) const {
       if constexpr (std::is_same_v<T, bool>) return namer_ ? namer_(v ? 1 : 0) : (v ? "true" : "false");
       else if constexpr (std::is_integral_v<T>) return describe_value(static_cast<int64_t>(v));
       else return "";
+   }
+
+private:
+   static constexpr size_t none = SIZE_MAX;
+
+   struct Signal {
+      std::mutex mutex;
+      std::condition_variable cv;
+      bool done = false;
+      void set() {
+         {
+            std::lock_guard<std::mutex> lock(mutex);
+            done = true;
+         }
+         cv.notify_all();
+      }
+   };
+
+   // The old-style invoke(entry, outputs...) as the async policies call it; with can_suspend
+   // false they pass this scope's own call handle, which invoke already uses.
+   template <class Invoke>
+   static auto adapt(Invoke invoke) {
+      return [invoke](const modkit_loader_entry &e, modkit_call *, auto *...out) mutable { return invoke(e, out...); };
+   }
+   template <class T>
+   static auto synced(modkit::Outcome &out, T &answer) {
+      return [&out, &answer](const modkit::Outcome &o, const T &a) {
+         out = o;
+         answer = a;
+      };
+   }
+
+   // A module's call begins: the module waited for before it completed without deciding.
+   size_t begin(const modkit_loader_entry &e) {
+      settle(continued_);
+      // Pushed first, so annotate() and reject() inside invoke describe this module's call.
+      run_.answers.push_back({host_.module_name(e.module_index), ""});
+      return run_.answers.size() - 1;
+   }
+   template <class... Out>
+   modkit_status end(size_t at, const modkit_loader_entry &e, modkit_status status, Out *...out) {
+      std::string &answer = run_.answers[at].answer;
+      if (status == MODKIT_PENDING && suspendable_) {
+         pending_ = at;
+         pending_module_ = e.module_index;
+         if (answer.empty()) answer = "suspended";
+      } else if (answer.empty() && status != MODKIT_OK) {
+         answer = std::string("error ") + modkit_status_name(status);
+      } else if constexpr (sizeof...(out) > 0) {
+         if (answer.empty()) answer = describe(*first(out...));
+      }
+      return status;
+   }
+   // The suspended module's final answer, once known.
+   void settle(const std::string &text) {
+      if (pending_ == none) return;
+      run_.answers[pending_].answer = "suspended, then " + (text.empty() ? std::string("ok") : text);
+      pending_ = none;
+   }
+
+   template <class A, class... Rest>
+   static A *first(A *a, Rest *...) {
+      return a;
    }
    void failed(const modkit_loader_entry &e, modkit_status status, bool out_of_range) noexcept {
       try {
@@ -164,7 +400,9 @@ private:
          const std::string why = out_of_range ? "answered a value outside its range"
                                               : std::string("failed with status ") + modkit_status_name(status);
          host_.log(MODKIT_LOG_WARNING, module, run_.callback + " " + why);
-         if (out_of_range && !run_.answers.empty()) run_.answers.back().answer += " (out of range)";
+         if (pending_ != none)
+            settle(out_of_range ? "a value outside its range" : std::string("error ") + modkit_status_name(status));
+         else if (out_of_range && !run_.answers.empty()) run_.answers.back().answer += " (out of range)";
       } catch (...) {
          // Observers must not throw into the dispatch; the failure is still applied.
       }
@@ -172,11 +410,17 @@ private:
 
    ModuleHost &host_;
    CallContext &ctx_;
-   modkit::ReadGuard guard_;
+   std::optional<modkit::ReadGuard> guard_; // the read section; ended by wait()
    Namer namer_;
+   int64_t deadline_ns_;
    modkit_call call_{};
    CallbackRun run_;
    std::vector<std::string> contributors_;
+   std::shared_ptr<Signal> signal_ = std::make_shared<Signal>();
+   bool suspendable_ = false;
+   size_t pending_ = none;            // the answer of the module waited for, if any
+   uint32_t pending_module_ = UINT32_MAX;
+   std::string continued_;            // how a module that completed without deciding is shown
 };
 
 inline modkit_str view(const std::string &s) { return {s.data(), s.size()}; }
@@ -191,6 +435,30 @@ std::string callback_name(const char *slot) {
    return std::string(CategoryOf<Callbacks>::name()) + "." + slot;
 }
 
+// A suspendable dispatch's invoke: calls the slot's function with the given call handle, the
+// arguments as the Frame owns them, then the outputs. Holds the Frame, so the dispatch keeps it.
+template <auto Member, class... Args>
+auto owned_invoke(Scope &scope, std::shared_ptr<Frame> frame, const Args &...args) {
+   auto owned = std::make_tuple(frame->own(args)...);
+   return scope.wrap_async([frame, owned](const modkit_loader_entry &e, modkit_call *call, auto *...out) {
+      return std::apply(
+         [&](const auto &...a) { return modkit::Slot<Member>::fn(e)(e.user_data, call, a..., out...); }, owned);
+   });
+}
+
+// First non-zero answer over slot, suspendable; the scope's trace and metrics.
+template <auto Member, class T, class... Args>
+modkit::Outcome first_suspendable(Scope &scope, const modkit_loader_slot &slot, T &answer, T deny,
+                                  std::shared_ptr<Frame> frame, const Args &...args) {
+   modkit::Outcome out;
+   scope.on_continue(scope.describe(T{}));
+   modkit::AsyncHandle handle = modkit::async::first_non_zero<T>(
+      scope.context(true), slot, owned_invoke<Member>(scope, frame, args...),
+      scope.done(out, answer, [&scope](const T &a) { return scope.describe(a); }), deny, scope.observer());
+   scope.wait(handle);
+   return out;
+}
+
 // First non-zero answer, for callbacks whose only output is the answer.
 template <auto Member, class T, class... Args>
 Decision<T> ask_first(ModuleHost &host, CallContext &ctx, const char *slot_name, Namer namer, T deny,
@@ -198,14 +466,9 @@ Decision<T> ask_first(ModuleHost &host, CallContext &ctx, const char *slot_name,
    Scope scope(host, ctx, callback_name<Member>(slot_name), namer);
    auto slot = scope.slot<Member>();
    T answer{};
-   const modkit::Outcome out = modkit::first_non_zero(
-      slot.raw(), answer,
-      scope.wrap([&](const modkit_loader_entry &e, T *r) { return slot.fn(e)(e.user_data, scope.call(), args..., r); }),
-      deny, scope.observer());
-   std::string shown;
-   if constexpr (std::is_same_v<T, bool>) shown = namer ? namer(answer ? 1 : 0) : (answer ? "true" : "false");
-   else shown = scope.describe_value(static_cast<int64_t>(answer));
-   return scope.finish(out, answer, shown);
+   const modkit::Outcome out =
+      first_suspendable<Member>(scope, slot.raw(), answer, deny, std::make_shared<Frame>(), args...);
+   return scope.finish(out, answer, scope.describe(answer));
 }
 
 // Every module must allow; the first false decides.
@@ -214,10 +477,12 @@ Decision<bool> ask_all(ModuleHost &host, CallContext &ctx, const char *slot_name
    Scope scope(host, ctx, callback_name<Member>(slot_name), allowed_name);
    auto slot = scope.slot<Member>();
    bool allowed = true;
-   const modkit::Outcome out = modkit::all_true(
-      slot.raw(), allowed,
-      scope.wrap([&](const modkit_loader_entry &e, bool *r) { return slot.fn(e)(e.user_data, scope.call(), args..., r); }),
-      scope.observer());
+   modkit::Outcome out;
+   scope.on_continue("allow");
+   modkit::AsyncHandle handle = modkit::async::all_true(
+      scope.context(true), slot.raw(), owned_invoke<Member>(scope, std::make_shared<Frame>(), args...),
+      scope.done(out, allowed, [](bool a) { return std::string(a ? "allow" : "deny"); }), scope.observer());
+   scope.wait(handle);
    return scope.finish(out, allowed, allowed ? "allowed" : "denied");
 }
 
@@ -226,9 +491,12 @@ template <auto Member, class... Args>
 Done notify_all(ModuleHost &host, CallContext &ctx, const char *slot_name, const Args &...args) {
    Scope scope(host, ctx, callback_name<Member>(slot_name));
    auto slot = scope.slot<Member>();
-   const modkit::Outcome out = modkit::run_all(
-      slot.raw(), scope.wrap([&](const modkit_loader_entry &e) { return slot.fn(e)(e.user_data, scope.call(), args...); }),
-      scope.observer());
+   modkit::Outcome out;
+   scope.on_continue("ok");
+   modkit::AsyncHandle handle = modkit::async::run_all(
+      scope.context(true), slot.raw(), owned_invoke<Member>(scope, std::make_shared<Frame>(), args...),
+      scope.done(out), scope.observer());
+   scope.wait(handle);
    return scope.finish(out);
 }
 

@@ -28,7 +28,8 @@ const std::set<std::string> known_keys = {"server_name",
                                           "rc_invites",
                                           "admin_registration_token",
                                           "admin_listen",
-                                          "limits"};
+                                          "limits",
+                                          "module_call_timeout_ms"};
 
 // An integer >= 0 (JSON text gives unsigned numbers; JSON built in code may give signed ones).
 bool natural(const nlohmann::json &v) { return v.is_number_integer() && v.get<int64_t>() >= 0; }
@@ -136,6 +137,12 @@ HostConfig parse_host_config(const nlohmann::json &config, const std::string &ba
          fail("/admin_listen", "expected a loopback ADDRESS:PORT such as 127.0.0.1:9008, got " + config["admin_listen"].dump());
    }
    if (config.contains("limits")) parse_limits(config["limits"], out.limits, fail);
+   if (config.contains("module_call_timeout_ms")) {
+      // An hour at most: a request waits this long for a module, holding its connection.
+      const json &t = config["module_call_timeout_ms"];
+      if (natural(t) && t.get<uint64_t>() > 0 && t.get<uint64_t>() <= 3600000) out.module_call_timeout_ms = t.get<uint64_t>();
+      else fail("/module_call_timeout_ms", "expected a positive integer of milliseconds, at most 3600000, got " + t.dump());
+   }
    if (config.contains("max_upload_size")) {
       if (natural(config["max_upload_size"]) && config["max_upload_size"].get<uint64_t>() > 0)
          out.max_upload_size = config["max_upload_size"].get<uint64_t>();

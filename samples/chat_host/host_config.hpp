@@ -35,6 +35,9 @@ struct HostConfig {
    // without a token; when empty, both need a server admin's token on the client listener.
    std::string admin_listen;
    Limits limits;
+   // How long one dispatch of a callback waits for modules that suspended (MODKIT_PENDING)
+   // before the slot's exception policy is applied to the one it waits for (MODKIT_E_TIMEOUT).
+   uint64_t module_call_timeout_ms = 10000;
    nlohmann::json modkit = {{"modules", nlohmann::json::array()}};
    std::string base_dir;                 // the config file's directory (relative module_path)
    bool enable_registration = true;

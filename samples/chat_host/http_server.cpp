@@ -8,6 +8,8 @@
 // written the last response, so pipelined requests are answered in order, one at a time, and a
 // connection never holds more than one worker. Slow or idle clients hold no worker at all: they
 // cost a socket, a timer and a buffer bounded by the head and body limits, until their deadline.
+// A module that suspends (MODKIT_PENDING) keeps its request's worker waiting, holding no lock and
+// no read section, for at most module_call_timeout_ms per callback (README.md says why).
 #include "http_server.hpp"
 
 #include "app.hpp"

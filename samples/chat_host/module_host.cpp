@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <regex>
 
@@ -116,6 +117,13 @@ modkit_loader_reader *ModuleHost::reader() const {
    return r;
 }
 
+int64_t ModuleHost::call_deadline_ns() const {
+   // steady_clock is CLOCK_MONOTONIC, the clock of modkit_call.deadline_ns.
+   const auto now = std::chrono::steady_clock::now().time_since_epoch();
+   return std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() +
+          static_cast<int64_t>(options_.call_timeout_ms) * 1000000;
+}
+
 void ModuleHost::log(modkit_log_level level, const std::string &module, const std::string &line) const {
    if (options_.log) {
       options_.log(level, module, line);
@@ -208,7 +216,7 @@ std::vector<std::string> ModuleHost::build_login_types(std::shared_ptr<const Log
    Buffer buffer;
    for (const modkit_loader_entry &e : slot) {
       const std::string &name = module_name(e.module_index);
-      const modkit_status s = scope.wrap([&](const modkit_loader_entry &x) {
+      const modkit_status s = scope.wrap_counted([&](const modkit_loader_entry &x) {
          return slot.fn(x)(x.user_data, scope.call(), buffer.fresh());
       })(e);
       if (s != MODKIT_OK) {

@@ -1,8 +1,9 @@
 // module_host.hpp - the modules: a modkit::Loader with the eleven standard categories, the
 // category-level rules the loader cannot check (enforced after load), and one typed dispatch
-// function per callback. Each applies its callback's combination rule (dispatch.hpp) inside a
-// read section, so a reload on another thread is safe, records metrics and the request's trace,
-// and returns the answer with the module that decided it.
+// function per callback. Each applies its callback's combination rule through the asynchronous
+// policies (async.hpp), so modules may suspend: the read section ends once the dispatch has
+// started and the calling thread waits, bounded by module_call_timeout_ms, for its end. Each
+// records metrics and the request's trace, and returns the answer with the module that decided it.
 #pragma once
 
 #include "metrics.hpp"
@@ -105,6 +106,9 @@ public:
       std::vector<std::string> reserved_web_prefixes{"/_matrix/", "/_synapse/admin/"};
       std::function<bool(const std::string &path)> is_builtin_path; // refuses shadowing web paths
       std::function<void(modkit_log_level, const std::string &module, const std::string &line)> log;
+      // How long one dispatch of a callback may wait for modules that suspended (the host
+      // config's module_call_timeout_ms); then the slot's exception policy applies.
+      uint64_t call_timeout_ms = 10000;
    };
 
    // Loads every module and enforces the category rules; throws StartupError listing every
@@ -253,6 +257,8 @@ public:
    const modkit::Loader &loader() const { return *loader_; }
    Metrics &metrics() { return metrics_; }
    modkit_loader_reader *reader() const;
+   // The deadline of a dispatch starting now (CLOCK_MONOTONIC nanoseconds).
+   int64_t call_deadline_ns() const;
    void log(modkit_log_level level, const std::string &module, const std::string &line) const;
    template <auto Member>
    modkit::SlotRef ref() const;
