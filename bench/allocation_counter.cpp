@@ -5,10 +5,12 @@
 #include <new>
 
 std::atomic<std::uint64_t> modkit_bench_allocations{0};
+std::atomic<std::uint64_t> modkit_bench_allocated_bytes{0};
 
 namespace {
 void *counted_alloc(std::size_t size, std::size_t align) {
    modkit_bench_allocations.fetch_add(1, std::memory_order_relaxed);
+   modkit_bench_allocated_bytes.fetch_add(size, std::memory_order_relaxed);
    void *p = align <= alignof(std::max_align_t) ? std::malloc(size ? size : 1)
                                                  : std::aligned_alloc(align, (size + align - 1) / align * align);
    if (!p) throw std::bad_alloc();

@@ -78,20 +78,6 @@ namespace {
 
 void quiet(void *, modkit_log_level, const char *, modkit_str) {}
 
-// Adds allocs_per_iter: heap allocations made inside the timed loop, per iteration.
-class Allocs {
-public:
-   explicit Allocs(benchmark::State &state) : state_(state), start_(modkit_bench_allocations.load()) {}
-   ~Allocs() {
-      const double made = static_cast<double>(modkit_bench_allocations.load() - start_);
-      state_.counters["allocs_per_iter"] = state_.iterations() ? made / static_cast<double>(state_.iterations()) : 0;
-   }
-
-private:
-   benchmark::State &state_;
-   std::uint64_t start_;
-};
-
 std::string module_name(const char *prefix, int i, int width) {
    char buf[32];
    std::snprintf(buf, sizeof buf, "%s%0*d", prefix, width, i);
