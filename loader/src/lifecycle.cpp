@@ -72,6 +72,12 @@ bool Loader::wait_for_pins(const std::vector<const Module *> &leaving) {
    return false;
 }
 
+bool Loader::lingering_hold(const Module &module) const {
+   const std::vector<const Module *> one{&module};
+   return std::any_of(lingering_.begin(), lingering_.end(),
+                      [&](const std::unique_ptr<Snapshot> &s) { return holds_any(*s, one); });
+}
+
 void Loader::release_unpinned() {
    lingering_.erase(std::remove_if(lingering_.begin(), lingering_.end(),
                                    [](const std::unique_ptr<Snapshot> &s) {
@@ -79,10 +85,7 @@ void Loader::release_unpinned() {
                                    }),
                     lingering_.end());
    for (auto it = parked_.begin(); it != parked_.end();) {
-      const std::vector<const Module *> one{it->get()};
-      const bool held = std::any_of(lingering_.begin(), lingering_.end(),
-                                    [&](const std::unique_ptr<Snapshot> &s) { return holds_any(*s, one); });
-      if (held) {
+      if (lingering_hold(*it->get())) {
          ++it;
          continue;
       }
@@ -246,9 +249,7 @@ void Loader::unload_all() {
    // A module some snapshot still pins has calls that never completed: it is left loaded, and
    // that snapshot with it, rather than unmapped under them.
    for (auto it = modules_.rbegin(); it != modules_.rend(); ++it) {
-      const std::vector<const Module *> one{it->get()};
-      if (std::any_of(lingering_.begin(), lingering_.end(),
-                      [&](const std::unique_ptr<Snapshot> &s) { return holds_any(*s, one); })) {
+      if (lingering_hold(**it)) {
          logf(MODKIT_LOG_ERROR, nullptr,
               fmt::format("module '{}' is left loaded: calls it suspended never completed", (*it)->view.name));
          (void)it->release();

@@ -126,6 +126,8 @@ private:
    bool wait_for_pins(const std::vector<const Module *> &leaving);
    // Frees retired snapshots no call pins any more, and retires parked modules none holds.
    void release_unpinned();
+   // True when a retired snapshot still pinned by suspended calls holds module.
+   bool lingering_hold(const Module &module) const;
    // Keeps a module whose calls never completed: unpublished, but neither deinitialised nor
    // closed until release_unpinned finds it free.
    void park(std::unique_ptr<Module> module);
