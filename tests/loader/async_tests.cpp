@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <optional>
 #include <mutex>
@@ -180,6 +181,25 @@ Result allow_sync(Host &host) {
    });
    return {out.kind, out.status, out.module_index == UINT32_MAX ? "" : name_of(guard.snapshot(), out.module_index),
            answer};
+}
+
+// Every dispatch started here shares one call site, so one dispatch type and one pooled block
+// per thread (modkit/async.hpp). Records each call handle a module received; nested, when set,
+// runs inside the first module call, while this dispatch still uses its block.
+modkit::AsyncHandle start_pooled(Host &host, std::vector<const modkit_call *> *calls,
+                                 std::function<void(const Result &)> then, std::function<void()> nested = {}) {
+   modkit::ReadGuard guard(host.loader.reader());
+   const auto ref = host.loader.slot_ref<&test_callbacks::decide>(TEST_CATEGORY_ID);
+   auto slot = guard.slot<&test_callbacks::decide>(ref);
+   using S = decltype(slot);
+   return modkit::async::first_non_zero<int32_t>(
+      host.loader.async_context(guard, "pooled"), slot.raw(),
+      [calls, nested](const modkit_loader_entry &e, modkit_call *c, int32_t *r) {
+         if (nested && calls->empty()) nested();
+         calls->push_back(c);
+         return S::fn(e)(e.user_data, c, 1, r);
+      },
+      [then](const modkit::Outcome &out, int32_t answer) { then({out.kind, out.status, "", answer}); });
 }
 
 // The three modules' trace of one slot, in call order.
@@ -380,6 +400,105 @@ TEST_CASE("cancellation ends the dispatch at once under the slot's exception pol
    // later module was called after the cancel.
    std::this_thread::sleep_for(400ms);
    CHECK(traced(host, "b:").empty());
+}
+
+TEST_CASE("a dispatch's pooled storage starts clean after a cancelled dispatch, and a nested dispatch gets its own") {
+   // A dispatch cancelled while its module was suspended; its block returns to this thread's
+   // pool once the module's late completion and this handle have let go.
+   Host host;
+   host.load(config(0, "suspend", R"("answers": {"decide": 0})", R"("answers": {"decide": 2})", R"("answers": {})",
+                    20000));
+   std::vector<const modkit_call *> calls;
+   auto cancelled = std::make_shared<Waiter<Result>>();
+   modkit::AsyncHandle handle = start_pooled(host, &calls, [cancelled](const Result &r) { cancelled->set(r); });
+   handle.cancel();
+   CHECK(cancelled->get().status == MODKIT_E_CANCELLED);
+   std::this_thread::sleep_for(300ms); // the module completes its cancelled call after 20 ms
+   handle.reset();
+   // The next dispatch from this site suspends in the same module: had the block kept its
+   // cancel flag, it would end at once with MODKIT_E_CANCELLED instead of asking module b.
+   auto next = std::make_shared<Waiter<Result>>();
+   modkit::AsyncHandle again = start_pooled(host, &calls, [next](const Result &r) { next->set(r); });
+   const Result r = next->get();
+   CHECK(r.kind == modkit::Outcome::Kind::decided);
+   CHECK(r.status == MODKIT_OK);
+   CHECK(r.answer == 2);
+   REQUIRE(calls.size() == 3); // a (cancelled), then a and b
+#if MODKIT_ASYNC_RECYCLE
+   CHECK(calls[1] == calls[0]); // the same block served both
+#endif
+   CHECK(calls[2] == calls[1]); // one call handle per dispatch, re-armed for each module
+
+   // Modules that answer at once: a dispatch started from inside another's module call, while
+   // the outer one still uses its block, gets a block of its own, and both answer right.
+   Host sync;
+   sync.load(config(-1, "sync", R"("answers": {"decide": 0})", R"("answers": {"decide": 2})", R"("answers": {})"));
+   std::vector<const modkit_call *> outer_calls, inner_calls;
+   Result outer, inner;
+   const modkit::AsyncHandle done_outer = start_pooled(
+      sync, &outer_calls, [&](const Result &res) { outer = res; },
+      [&] { CHECK(start_pooled(sync, &inner_calls, [&](const Result &res) { inner = res; }).finished()); });
+   CHECK(done_outer.finished());
+   CHECK(outer.answer == 2);
+   CHECK(inner.answer == 2);
+   REQUIRE(outer_calls.size() == 2);
+   REQUIRE(inner_calls.size() == 2);
+   CHECK(inner_calls[0] != outer_calls[0]);
+}
+
+TEST_CASE("an observer's answered() checks each answer on the thread that takes it, after a suspension too") {
+   Host host;
+   host.load(config(0, "suspend", R"("answers": {"decide": 5, "lenient": 5})",
+                    R"("answers": {"decide": 2, "lenient": 2})", R"("answers": {})"));
+   using Seen = std::vector<std::pair<int32_t, std::thread::id>>;
+   // Rejects the answer 5 as a host rejects an output it cannot use.
+   struct Checker {
+      std::shared_ptr<Seen> seen;
+      void failed(const modkit_loader_slot &, const modkit_loader_entry &, modkit_status, bool) const noexcept {}
+      modkit_status answered(const modkit_loader_slot &, const modkit_loader_entry &, modkit_status status,
+                             int32_t *value) const noexcept {
+         seen->push_back({*value, std::this_thread::get_id()});
+         return *value == 5 ? MODKIT_E_INVALID_ARGUMENT : status;
+      }
+   };
+   for (const std::string slot_name : {"decide", "lenient"}) {
+      CAPTURE(slot_name);
+      auto seen = std::make_shared<Seen>();
+      auto waiter = std::make_shared<Waiter<Result>>();
+      {
+         modkit::ReadGuard guard(host.loader.reader());
+         const modkit_loader_slot *slot = nullptr;
+         REQUIRE(modkit_loader_find_slot(host.loader.get(), TEST_CATEGORY_ID, slot_name.c_str(), &slot) == MODKIT_OK);
+         const modkit_loader_snapshot *snap = &guard.snapshot();
+         auto done = [waiter, snap](const modkit::Outcome &out, int32_t answer) {
+            waiter->set({out.kind, out.status, out.module_index == UINT32_MAX ? "" : name_of(*snap, out.module_index),
+                         answer});
+         };
+         const bool decide = slot_name == "decide";
+         modkit::async::first_non_zero<int32_t>(
+            host.loader.async_context(guard), *slot,
+            [decide](const modkit_loader_entry &e, modkit_call *c, int32_t *r) {
+               if (decide) return reinterpret_cast<Fn>(e.fn)(e.user_data, c, 0, r);
+               return reinterpret_cast<modkit_status (*)(void *, modkit_call *, int32_t *)>(e.fn)(e.user_data, c, r);
+            },
+            done, 3, Checker{seen});
+      }
+      const Result r = waiter->get();
+      REQUIRE(seen->size() == (slot_name == "decide" ? 1u : 2u));
+      CHECK((*seen)[0].first == 5);
+      CHECK((*seen)[0].second != std::this_thread::get_id()); // taken on the completing thread
+      if (slot_name == "decide") {
+         // Propagate: the rejected answer is async_a's error.
+         CHECK(r.kind == modkit::Outcome::Kind::error);
+         CHECK(r.status == MODKIT_E_INVALID_ARGUMENT);
+         CHECK(r.module == "async_a");
+      } else {
+         // Fail open: the rejected answer is skipped and async_b decides.
+         CHECK(r.kind == modkit::Outcome::Kind::decided);
+         CHECK(r.module == "async_b");
+         CHECK(r.answer == 2);
+      }
+   }
 }
 
 TEST_CASE("the deadline cancels a suspended call and applies the exception policy") {
