@@ -33,10 +33,10 @@ Done ModuleHost::on_legacy_send_mail(CallContext &ctx, const std::string &user) 
    std::monostate none;
    const modkit::Outcome out = scope.single(
       slot.raw(), none,
-      scope.wrap([&](const modkit_loader_entry &e, std::monostate *) {
-         return slot.fn(e)(e.user_data, scope.call(), view(user));
-      }),
-      std::monostate{});
+      [&](const modkit_loader_entry &e, modkit_call *call, std::monostate *) {
+         return slot.fn(e)(e.user_data, call, view(user));
+      },
+      Scope::unchecked, std::monostate{});
    return scope.finish(out, "mail sent");
 }
 
@@ -45,12 +45,17 @@ Decision<RenewAnswer> ModuleHost::on_legacy_renew(CallContext &ctx, const std::s
    auto slot = scope.slot<&AV::on_legacy_renew>();
    RenewAnswer renew;
    bool valid = false;
+   // The module's outputs besides token_valid, read once it answered.
+   auto given = std::make_shared<RenewAnswer>();
    const modkit::Outcome out = scope.single(
       slot.raw(), valid,
-      scope.wrap([&](const modkit_loader_entry &e, bool *token_valid) {
-         return slot.fn(e)(e.user_data, scope.call(), view(token), token_valid, &renew.token_stale,
-                           &renew.expiration_ts);
-      }),
+      [&, given](const modkit_loader_entry &e, modkit_call *call, bool *token_valid) {
+         return slot.fn(e)(e.user_data, call, view(token), token_valid, &given->token_stale, &given->expiration_ts);
+      },
+      [&, given](const modkit_loader_entry &, modkit_status s, bool *) {
+         renew = *given;
+         return s;
+      },
       false);
    renew.token_valid = valid;
    return scope.finish(out, renew, valid ? (renew.token_stale ? "stale token" : "renewed") : "unknown token");
@@ -73,10 +78,10 @@ Decision<int64_t> ModuleHost::on_legacy_admin_request(CallContext &ctx, const st
    int64_t expiration = 0;
    const modkit::Outcome out = scope.single(
       slot.raw(), expiration,
-      scope.wrap([&](const modkit_loader_entry &e, int64_t *ts) {
-         return slot.fn(e)(e.user_data, scope.call(), static_cast<const modkit_http_request *>(&request), ts);
-      }),
-      int64_t{0});
+      [&](const modkit_loader_entry &e, modkit_call *call, int64_t *ts) {
+         return slot.fn(e)(e.user_data, call, static_cast<const modkit_http_request *>(&request), ts);
+      },
+      Scope::unchecked, int64_t{0});
    return scope.finish(out, expiration, "expires at " + std::to_string(expiration));
 }
 
@@ -95,7 +100,7 @@ namespace {
 // Runs a first-AUTHENTICATED dispatch whose answer comes with a user ID in a buffer.
 template <class Dispatch>
 Decision<AuthAnswer> authenticate(Scope &scope, Dispatch &&dispatch) {
-   Buffer buffer;
+   auto buffer = std::make_shared<Buffer>();
    std::string user_id;
    modkit_auth_result result = MODKIT_AUTH_NO_OPINION;
    const modkit::Outcome out = dispatch(result, buffer, user_id);
@@ -128,18 +133,19 @@ Decision<AuthAnswer> ModuleHost::auth_checkers(CallContext &ctx, const std::stri
    const std::shared_ptr<const LoginTypes> types = login_types();
    const auto declared = types->modules.find(login_type);
    const std::string dict = login_dict.dump();
-   return authenticate(scope, [&](modkit_auth_result &result, Buffer &buffer, std::string &user_id) {
+   return authenticate(scope, [&](modkit_auth_result &result, std::shared_ptr<Buffer> buffer, std::string &user_id) {
       // Keyed: only the modules that declared this login type are asked.
       auto matches = [&](const modkit_loader_entry &e) {
          return declared != types->modules.end() && declared->second.count(e.module_index) > 0;
       };
       return scope.keyed(
          slot.raw(), matches, result,
-         scope.wrap([&](const modkit_loader_entry &e, modkit_auth_result *r) {
-            const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(username), view(login_type),
-                                               view(dict), r, buffer.fresh());
-            return take_user_id(scope, e, s, *r, buffer, user_id);
-         }),
+         [&, buffer](const modkit_loader_entry &e, modkit_call *call, modkit_auth_result *r) {
+            return slot.fn(e)(e.user_data, call, view(username), view(login_type), view(dict), r, buffer->fresh());
+         },
+         [&, buffer](const modkit_loader_entry &e, modkit_status s, modkit_auth_result *r) {
+            return take_user_id(scope, e, s, *r, *buffer, user_id);
+         },
          modkit_auth_result{MODKIT_AUTH_NO_OPINION});
    });
 }
@@ -148,14 +154,15 @@ Decision<AuthAnswer> ModuleHost::check_3pid_auth(CallContext &ctx, const std::st
                                                  const std::string &address, const std::string &password) {
    Scope scope(*this, ctx, callback_name<&PAP::check_3pid_auth>("check_3pid_auth"), auth_name);
    auto slot = scope.slot<&PAP::check_3pid_auth>();
-   return authenticate(scope, [&](modkit_auth_result &result, Buffer &buffer, std::string &user_id) {
+   return authenticate(scope, [&](modkit_auth_result &result, std::shared_ptr<Buffer> buffer, std::string &user_id) {
       return scope.first_non_zero(
          slot.raw(), result,
-         scope.wrap([&](const modkit_loader_entry &e, modkit_auth_result *r) {
-            const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(medium), view(address),
-                                               view(password), r, buffer.fresh());
-            return take_user_id(scope, e, s, *r, buffer, user_id);
-         }),
+         [&, buffer](const modkit_loader_entry &e, modkit_call *call, modkit_auth_result *r) {
+            return slot.fn(e)(e.user_data, call, view(medium), view(address), view(password), r, buffer->fresh());
+         },
+         [&, buffer](const modkit_loader_entry &e, modkit_status s, modkit_auth_result *r) {
+            return take_user_id(scope, e, s, *r, *buffer, user_id);
+         },
          modkit_auth_result{MODKIT_AUTH_NO_OPINION});
    });
 }
@@ -168,10 +175,10 @@ Done ModuleHost::on_login_response(CallContext &ctx, uint32_t module_index, cons
    // Keyed by the module that authenticated the login: only it hears about the response.
    const modkit::Outcome out = scope.keyed(
       slot.raw(), [&](const modkit_loader_entry &e) { return e.module_index == module_index; }, none,
-      scope.wrap([&](const modkit_loader_entry &e, std::monostate *) {
-         return slot.fn(e)(e.user_data, scope.call(), view(text));
-      }),
-      std::monostate{});
+      [&](const modkit_loader_entry &e, modkit_call *call, std::monostate *) {
+         return slot.fn(e)(e.user_data, call, view(text));
+      },
+      Scope::unchecked, std::monostate{});
    return scope.finish(out);
 }
 
@@ -190,22 +197,24 @@ Decision<std::optional<std::string>> first_name(ModuleHost &host, CallContext &c
    Scope scope(host, ctx, callback_name<Member>(name), [](int64_t found) { return std::string(found ? "found" : "none"); });
    auto slot = scope.template slot<Member>();
    const std::string uia_text = uia.dump(), params_text = params.dump();
-   Buffer buffer;
+   auto buffer = std::make_shared<Buffer>();
    std::string chosen;
    bool found = false;
    const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), found,
-      scope.wrap([&](const modkit_loader_entry &e, bool *f) {
-         modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(uia_text), view(params_text), f, buffer.fresh());
+      [&, buffer](const modkit_loader_entry &e, modkit_call *call, bool *f) {
+         return slot.fn(e)(e.user_data, call, view(uia_text), view(params_text), f, buffer->fresh());
+      },
+      [&, buffer](const modkit_loader_entry &e, modkit_status s, bool *f) {
          if (s == MODKIT_OK && *f) {
-            chosen = buffer.text();
+            chosen = buffer->text();
             if (chosen.empty()) {
                scope.reject(e, "found a name but wrote none");
                s = MODKIT_E_INVALID_ARGUMENT;
             }
          }
          return s;
-      }),
+      },
       false);
    std::optional<std::string> answer;
    if (out.kind == modkit::Outcome::Kind::decided) answer = chosen;

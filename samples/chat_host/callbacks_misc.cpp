@@ -24,14 +24,16 @@ Decision<std::map<std::string, std::set<size_t>>> ModuleHost::get_users_for_stat
    Scope scope(*this, ctx, callback_name<&PR::get_users_for_states>("get_users_for_states"));
    auto slot = scope.slot<&PR::get_users_for_states>();
    const std::string text = states.dump();
-   Buffer buffer;
+   auto buffer = std::make_shared<Buffer>();
    Routes merged;
    const modkit::Outcome out = scope.merge<Routes>(
       slot.raw(),
-      scope.wrap([&](const modkit_loader_entry &e, Routes *routes) {
-         const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(text), buffer.fresh());
+      [&, buffer](const modkit_loader_entry &e, modkit_call *call, Routes *) {
+         return slot.fn(e)(e.user_data, call, view(text), buffer->fresh());
+      },
+      [&, buffer](const modkit_loader_entry &e, modkit_status s, Routes *routes) {
          if (s != MODKIT_OK) return s;
-         const std::string answer = buffer.text();
+         const std::string answer = buffer->text();
          const json parsed = answer.empty() ? json::object() : json::parse(answer, nullptr, false);
          if (!parsed.is_object()) {
             scope.reject(e, "users is not a JSON object of user ID -> indices");
@@ -52,7 +54,7 @@ Decision<std::map<std::string, std::set<size_t>>> ModuleHost::get_users_for_stat
          }
          scope.annotate(answer.empty() ? "{}" : parsed.dump());
          return s;
-      }),
+      },
       [&](const Routes &routes, const modkit_loader_entry &e) {
          if (!routes.empty()) scope.contribute(e);
          for (const auto &[user, indices] : routes) merged[user].insert(indices.begin(), indices.end());
@@ -64,20 +66,27 @@ Decision<std::map<std::string, std::set<size_t>>> ModuleHost::get_users_for_stat
 Decision<ModuleHost::Interested> ModuleHost::get_interested_users(CallContext &ctx, const std::string &user) {
    Scope scope(*this, ctx, callback_name<&PR::get_interested_users>("get_interested_users"));
    auto slot = scope.slot<&PR::get_interested_users>();
-   Buffer buffer;
+   // The module's outputs: the buffer and the "ALL" flag.
+   struct Outputs {
+      Buffer buffer;
+      bool all = false;
+   };
+   auto outputs = std::make_shared<Outputs>();
    Interested merged;
    const modkit::Outcome out = scope.merge<Interested>(
       slot.raw(),
-      scope.wrap([&](const modkit_loader_entry &e, Interested *answer) {
-         bool all = false;
-         const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(user), &all, buffer.fresh());
+      [&, outputs](const modkit_loader_entry &e, modkit_call *call, Interested *) {
+         outputs->all = false;
+         return slot.fn(e)(e.user_data, call, view(user), &outputs->all, outputs->buffer.fresh());
+      },
+      [&, outputs](const modkit_loader_entry &e, modkit_status s, Interested *answer) {
          if (s != MODKIT_OK) return s;
-         if (all) {
+         if (outputs->all) {
             answer->all = true;
             scope.annotate("ALL");
             return s;
          }
-         const std::string text = buffer.text();
+         const std::string text = outputs->buffer.text();
          const json parsed = text.empty() ? json::array() : json::parse(text, nullptr, false);
          if (!parsed.is_array() ||
              !std::all_of(parsed.begin(), parsed.end(), [](const json &u) { return u.is_string(); })) {
@@ -87,7 +96,7 @@ Decision<ModuleHost::Interested> ModuleHost::get_interested_users(CallContext &c
          for (const auto &u : parsed) answer->users.insert(u.get<std::string>());
          scope.annotate(parsed.dump());
          return s;
-      }),
+      },
       [&](const Interested &answer, const modkit_loader_entry &e) {
          if (answer.all || !answer.users.empty()) scope.contribute(e);
          if (answer.all) merged.all = true; // "ALL": later modules are not asked
@@ -181,14 +190,16 @@ Decision<json> ModuleHost::add_field_to_unsigned(CallContext &ctx, const EventAr
    Scope scope(*this, ctx, callback_name<&EUF::add_field_to_unsigned>("add_field_to_unsigned"));
    auto slot = scope.slot<&EUF::add_field_to_unsigned>();
    const modkit_event e = event.view();
-   Buffer buffer;
+   auto buffer = std::make_shared<Buffer>();
    json merged = json::object();
    const modkit::Outcome out = scope.merge<json>(
       slot.raw(),
-      scope.wrap([&](const modkit_loader_entry &x, json *fields) {
-         const modkit_status s = slot.fn(x)(x.user_data, scope.call(), &e, buffer.fresh());
+      [&, buffer](const modkit_loader_entry &x, modkit_call *call, json *) {
+         return slot.fn(x)(x.user_data, call, &e, buffer->fresh());
+      },
+      [&, buffer](const modkit_loader_entry &x, modkit_status s, json *fields) {
          if (s != MODKIT_OK) return s;
-         const std::string text = buffer.text();
+         const std::string text = buffer->text();
          *fields = text.empty() ? json::object() : json::parse(text, nullptr, false);
          if (!fields->is_object()) {
             scope.reject(x, "fields is not a JSON object");
@@ -196,7 +207,7 @@ Decision<json> ModuleHost::add_field_to_unsigned(CallContext &ctx, const EventAr
          }
          scope.annotate(fields->dump());
          return s;
-      }),
+      },
       [&](const json &fields, const modkit_loader_entry &e) {
          if (!fields.empty()) scope.contribute(e);
          for (const auto &[key, value] : fields.items())
@@ -211,15 +222,17 @@ Decision<json> ModuleHost::add_field_to_unsigned(CallContext &ctx, const EventAr
 Decision<std::optional<json>> ModuleHost::get_media_config_for_user(CallContext &ctx, const std::string &user) {
    Scope scope(*this, ctx, callback_name<&MR::get_media_config_for_user>("get_media_config_for_user"));
    auto slot = scope.slot<&MR::get_media_config_for_user>();
-   Buffer buffer;
+   auto buffer = std::make_shared<Buffer>();
    json config;
    bool found = false;
    const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), found,
-      scope.wrap([&](const modkit_loader_entry &e, bool *f) {
-         const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(user), f, buffer.fresh());
+      [&, buffer](const modkit_loader_entry &e, modkit_call *call, bool *f) {
+         return slot.fn(e)(e.user_data, call, view(user), f, buffer->fresh());
+      },
+      [&, buffer](const modkit_loader_entry &e, modkit_status s, bool *f) {
          if (s != MODKIT_OK || !*f) return s;
-         config = json::parse(buffer.text(), nullptr, false);
+         config = json::parse(buffer->text(), nullptr, false);
          if (!config.is_object()) {
             scope.reject(e, "config is not a JSON object");
             return modkit_status{MODKIT_E_INVALID_ARGUMENT};
@@ -227,7 +240,7 @@ Decision<std::optional<json>> ModuleHost::get_media_config_for_user(CallContext 
          if (config.empty()) *f = false; // Synapse passes over an empty answer
          scope.annotate(config.dump());
          return s;
-      }),
+      },
       false);
    std::optional<json> answer;
    if (out.kind == modkit::Outcome::Kind::decided) answer = config;
@@ -244,15 +257,17 @@ Decision<std::optional<std::vector<UploadLimit>>> ModuleHost::get_media_upload_l
    CallContext &ctx, const std::string &user) {
    Scope scope(*this, ctx, callback_name<&MR::get_media_upload_limits_for_user>("get_media_upload_limits_for_user"));
    auto slot = scope.slot<&MR::get_media_upload_limits_for_user>();
-   Buffer buffer;
+   auto buffer = std::make_shared<Buffer>();
    std::vector<UploadLimit> limits;
    bool found = false;
    const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), found,
-      scope.wrap([&](const modkit_loader_entry &e, bool *f) {
-         const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(user), f, buffer.fresh());
+      [&, buffer](const modkit_loader_entry &e, modkit_call *call, bool *f) {
+         return slot.fn(e)(e.user_data, call, view(user), f, buffer->fresh());
+      },
+      [&, buffer](const modkit_loader_entry &e, modkit_status s, bool *f) {
          if (s != MODKIT_OK || !*f) return s;
-         const json parsed = json::parse(buffer.text(), nullptr, false);
+         const json parsed = json::parse(buffer->text(), nullptr, false);
          limits.clear();
          const bool shaped = parsed.is_array() && std::all_of(parsed.begin(), parsed.end(), [](const json &l) {
             return l.is_object() && l.value("max_bytes", json()).is_number_unsigned() &&
@@ -266,7 +281,7 @@ Decision<std::optional<std::vector<UploadLimit>>> ModuleHost::get_media_upload_l
          for (const auto &l : parsed) limits.push_back({l["max_bytes"].get<uint64_t>(), l["time_period_ms"].get<int64_t>()});
          scope.annotate(parsed.dump());
          return s;
-      }),
+      },
       false);
    std::optional<std::vector<UploadLimit>> answer;
    if (out.kind == modkit::Outcome::Kind::decided) {
@@ -298,21 +313,24 @@ Decision<std::optional<RatelimitOverride>> ModuleHost::get_ratelimit_override_fo
    auto slot = scope.slot<&RL::get_ratelimit_override_for_user>();
    RatelimitOverride chosen;
    bool found = false;
+   // The module's outputs besides found.
+   auto given = std::make_shared<RatelimitOverride>();
    const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), found,
-      scope.wrap([&](const modkit_loader_entry &e, bool *f) {
-         double per_second = 0;
-         int64_t burst = 0;
-         const modkit_status s = slot.fn(e)(e.user_data, scope.call(), view(user), view(limiter), f, &per_second, &burst);
+      [&, given](const modkit_loader_entry &e, modkit_call *call, bool *f) {
+         *given = {};
+         return slot.fn(e)(e.user_data, call, view(user), view(limiter), f, &given->per_second, &given->burst_count);
+      },
+      [&, given](const modkit_loader_entry &e, modkit_status s, bool *f) {
          if (s != MODKIT_OK || !*f) return s;
-         if (per_second < 0 || burst < 0) {
+         if (given->per_second < 0 || given->burst_count < 0) {
             scope.reject(e, "negative rate or burst");
             return modkit_status{MODKIT_E_INVALID_ARGUMENT};
          }
-         chosen = {per_second, burst};
-         scope.annotate(fmt::format("{}/s burst {}", per_second, burst));
+         chosen = *given;
+         scope.annotate(fmt::format("{}/s burst {}", given->per_second, given->burst_count));
          return s;
-      }),
+      },
       false);
    std::optional<RatelimitOverride> answer;
    if (out.kind == modkit::Outcome::Kind::decided) answer = chosen;

@@ -11,23 +11,25 @@ Decision<modkit_event_verdict> ModuleHost::check_event_allowed(CallContext &ctx,
    auto slot = scope.slot<&TPR::check_event_allowed>();
    const modkit_event e = event.view();
    const std::string state_text = state.dump();
-   Buffer buffer;
+   auto buffer = std::make_shared<Buffer>();
    json parsed;
    modkit_event_verdict verdict = MODKIT_EVENT_ALLOW;
    // Dispatch stops at the first DENY or REPLACE, so the last replacement parsed is the decider's.
    const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), verdict,
-      scope.wrap([&](const modkit_loader_entry &x, modkit_event_verdict *r) {
-         modkit_status s = slot.fn(x)(x.user_data, scope.call(), &e, view(state_text), r, buffer.fresh());
+      [&, buffer](const modkit_loader_entry &x, modkit_call *call, modkit_event_verdict *r) {
+         return slot.fn(x)(x.user_data, call, &e, view(state_text), r, buffer->fresh());
+      },
+      [&, buffer](const modkit_loader_entry &x, modkit_status s, modkit_event_verdict *r) {
          if (s == MODKIT_OK && *r == MODKIT_EVENT_REPLACE) {
-            parsed = json::parse(buffer.text(), nullptr, false);
+            parsed = json::parse(buffer->text(), nullptr, false);
             if (!parsed.is_object()) {
                scope.reject(x, "the replacement is not a JSON object");
                s = MODKIT_E_INVALID_ARGUMENT;
             }
          }
          return s;
-      }),
+      },
       modkit_event_verdict{MODKIT_EVENT_DENY});
    if (out.kind == modkit::Outcome::Kind::decided && verdict == MODKIT_EVENT_REPLACE) replacement = parsed;
    return scope.finish(out, verdict, verdict_name(verdict));
@@ -44,16 +46,18 @@ Decision<modkit_create_room_result> ModuleHost::on_create_room(CallContext &ctx,
    r.authenticated_entity = view(requester.user_id);
    r.is_guest = requester.is_guest;
    r.shadow_banned = requester.shadow_banned;
-   Buffer buffer;
+   auto buffer = std::make_shared<Buffer>();
    json current = content;
    modkit_create_room_result result = MODKIT_CREATE_ROOM_ALLOW;
    // Each module sees the body as the modules before it left it (Synapse's shared mutable dict).
    const modkit::Outcome out = scope.first_non_zero(
       slot.raw(), result,
-      scope.wrap([&](const modkit_loader_entry &x, modkit_create_room_result *res) {
+      [&, buffer](const modkit_loader_entry &x, modkit_call *call, modkit_create_room_result *res) {
          const std::string text = current.dump();
-         modkit_status s = slot.fn(x)(x.user_data, scope.call(), &r, view(text), is_admin, res, buffer.fresh());
-         const std::string edited = buffer.text();
+         return slot.fn(x)(x.user_data, call, &r, view(text), is_admin, res, buffer->fresh());
+      },
+      [&, buffer](const modkit_loader_entry &x, modkit_status s, modkit_create_room_result *res) {
+         const std::string edited = buffer->text();
          if (s == MODKIT_OK && *res == MODKIT_CREATE_ROOM_ALLOW && !edited.empty()) {
             json next = json::parse(edited, nullptr, false);
             if (!next.is_object()) {
@@ -64,7 +68,7 @@ Decision<modkit_create_room_result> ModuleHost::on_create_room(CallContext &ctx,
             }
          }
          return s;
-      }),
+      },
       modkit_create_room_result{MODKIT_CREATE_ROOM_DENY});
    if (result == MODKIT_CREATE_ROOM_ALLOW && out.kind == modkit::Outcome::Kind::no_opinion) content = current;
    return scope.finish(out, result, create_room_name(result));

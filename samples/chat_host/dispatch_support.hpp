@@ -114,14 +114,13 @@ private:
 };
 
 // One dispatch of one callback. Every dispatch goes through the asynchronous policies
-// (modkit/async.hpp). Those whose inputs the host can copy whole run suspendable: a module may
-// answer MODKIT_PENDING, the read section ends as soon as the policy returns, and the calling
-// thread waits, holding no lock, until done runs (at the latest at the call's deadline, when
-// the slot's exception policy is applied to the module that did not answer). Those whose
-// outputs the host checks after each module's answer (JSON in a buffer, several outputs) run
-// with can_suspend false: modules answer before they return, as in ABI 1.0, because the async
-// policies offer no point between a suspended module's completion and the fold's step where
-// the host could check what it wrote.
+// (modkit/async.hpp) with a call handle that can suspend: a module may answer MODKIT_PENDING,
+// the read section ends as soon as the policy returns, and the calling thread waits, holding no
+// lock, until done runs (at the latest at the call's deadline, when the slot's exception policy
+// is applied to the module that did not answer). Where the host checks what a module wrote (JSON
+// in a buffer, several outputs), the check runs when the module answered, also after a
+// suspension (the observer's answered(), below). The one exception is the host's own loop over
+// get_supported_login_types at startup, which asks each module in turn with a 1.0-style call.
 class Scope {
 public:
    Scope(ModuleHost &host, CallContext &ctx, std::string callback, Namer namer = nullptr)
@@ -234,45 +233,62 @@ public:
       signal_->cv.wait(lock, [&] { return signal_->done; });
    }
 
-   // ---- the policies, answering before they return (see the class comment) ----
-   // Same arguments as modkit/dispatch.hpp's, with invoke made by wrap(); the observer is this
-   // scope's.
+   // ---- the policies for callbacks whose outputs the host checks ----
+   // invoke(entry, call, out) makes the call with the given handle; check(entry, status, out)
+   // runs once the module answered (at once, or when its suspended call completed, on that
+   // thread) and returns the status to apply: an error for an output the host cannot use. What
+   // a module writes besides out (a buffer, extra outputs) must live until it completes, even
+   // past the deadline: invoke holds it (a shared_ptr it captures), so the dispatch keeps it.
+   // Inputs may be this function's locals: a module reads them only during its call.
 
-   template <class T, class Invoke>
-   modkit::Outcome first_non_zero(const modkit_loader_slot &slot, T &answer, Invoke invoke,
+   template <class T, class Invoke, class Check>
+   modkit::Outcome first_non_zero(const modkit_loader_slot &slot, T &answer, Invoke invoke, Check check,
                                   modkit::detail::same_t<T> deny) {
       modkit::Outcome out;
-      modkit::async::first_non_zero<T>(context(false), slot, adapt(std::move(invoke)), synced(out, answer), deny,
-                                       observer());
+      on_continue(describe(T{}));
+      modkit::AsyncHandle handle = modkit::async::first_non_zero<T>(
+         context(true), slot, wrap_async(std::move(invoke)), done(out, answer, shown<T>()), deny, checked(check));
+      wait(handle);
       return out;
    }
-   template <class T, class Matches, class Invoke>
-   modkit::Outcome keyed(const modkit_loader_slot &slot, Matches matches, T &answer, Invoke invoke,
+   template <class T, class Matches, class Invoke, class Check>
+   modkit::Outcome keyed(const modkit_loader_slot &slot, Matches matches, T &answer, Invoke invoke, Check check,
                          modkit::detail::same_t<T> deny) {
       modkit::Outcome out;
-      modkit::async::keyed<T>(context(false), slot, std::move(matches), adapt(std::move(invoke)), synced(out, answer),
-                              deny, observer());
+      on_continue(describe(T{}));
+      modkit::AsyncHandle handle =
+         modkit::async::keyed<T>(context(true), slot, std::move(matches), wrap_async(std::move(invoke)),
+                                 done(out, answer, shown<T>()), deny, checked(check));
+      wait(handle);
       return out;
    }
-   template <class T, class Invoke>
-   modkit::Outcome single(const modkit_loader_slot &slot, T &answer, Invoke invoke, modkit::detail::same_t<T> deny) {
+   template <class T, class Invoke, class Check>
+   modkit::Outcome single(const modkit_loader_slot &slot, T &answer, Invoke invoke, Check check,
+                          modkit::detail::same_t<T> deny) {
       modkit::Outcome out;
-      modkit::async::single<T>(context(false), slot, adapt(std::move(invoke)), synced(out, answer), deny, observer());
+      on_continue(describe(T{}));
+      modkit::AsyncHandle handle = modkit::async::single<T>(context(true), slot, wrap_async(std::move(invoke)),
+                                                            done(out, answer, shown<T>()), deny, checked(check));
+      wait(handle);
       return out;
    }
-   template <class Out, class Invoke, class Merge>
-   modkit::Outcome merge(const modkit_loader_slot &slot, Invoke invoke, Merge merge_into) {
+   template <class Out, class Invoke, class Check, class Merge>
+   modkit::Outcome merge(const modkit_loader_slot &slot, Invoke invoke, Check check, Merge merge_into) {
       modkit::Outcome out;
-      modkit::async::merge<Out>(context(false), slot, adapt(std::move(invoke)), std::move(merge_into),
-                                [&out](const modkit::Outcome &o) { out = o; }, observer());
+      on_continue("ok");
+      modkit::AsyncHandle handle = modkit::async::merge<Out>(context(true), slot, wrap_async(std::move(invoke)),
+                                                             std::move(merge_into), done(out), checked(check));
+      wait(handle);
       return out;
    }
+   // A check for callbacks whose outputs need none.
+   static constexpr auto unchecked = [](const modkit_loader_entry &, modkit_status s, auto *) { return s; };
 
    // Marks an answer the host found unusable (malformed JSON, say) as the module's error.
-   // Called from inside a wrapped invoke, so the last answer is this module's.
+   // Called from a check, so the last answer is this module's.
    void reject(const modkit_loader_entry &e, const std::string &why) {
       host_.log(MODKIT_LOG_WARNING, host_.module_name(e.module_index), run_.callback + ": " + why);
-      if (!run_.answers.empty()) run_.answers.back().answer = "invalid answer: " + why;
+      annotate("invalid answer: " + why);
    }
    // For merged answers: a module whose answer went into the result.
    void contribute(const modkit_loader_entry &e) {
@@ -280,9 +296,15 @@ public:
       if (std::find(contributors_.begin(), contributors_.end(), module) == contributors_.end())
          contributors_.push_back(module);
    }
-   // Describes the current module's answer when its outputs are not a plain value.
+   // Describes the current module's answer when its outputs are not a plain value; for a
+   // module that suspended, what it completed with.
    void annotate(std::string text) {
-      if (!run_.answers.empty()) run_.answers.back().answer = std::move(text);
+      if (pending_ != none) {
+         run_.answers[pending_].answer = "suspended, then " + text;
+         pending_ = none;
+      } else if (!run_.answers.empty()) {
+         run_.answers.back().answer = std::move(text);
+      }
    }
 
    Done finish(const modkit::Outcome &outcome, const std::string &answer = {}) {
@@ -346,18 +368,32 @@ private:
       }
    };
 
-   // The old-style invoke(entry, outputs...) as the async policies call it; with can_suspend
-   // false they pass this scope's own call handle, which invoke already uses.
-   template <class Invoke>
-   static auto adapt(Invoke invoke) {
-      return [invoke](const modkit_loader_entry &e, modkit_call *, auto *...out) mutable { return invoke(e, out...); };
+   // The observer of a checked policy: this scope's, plus the host's check of each answer.
+   template <class Check>
+   struct Checked {
+      Scope *scope;
+      Check check;
+      void failed(const modkit_loader_slot &, const modkit_loader_entry &e, modkit_status status,
+                  bool out_of_range) const noexcept {
+         scope->failed(e, status, out_of_range);
+      }
+      template <class V>
+      modkit_status answered(const modkit_loader_slot &, const modkit_loader_entry &e, modkit_status status,
+                             V *value) noexcept {
+         try {
+            return check(e, status, value);
+         } catch (...) {
+            return MODKIT_E_INTERNAL; // a check that cannot run rejects the answer
+         }
+      }
+   };
+   template <class Check>
+   Checked<Check> checked(Check check) {
+      return Checked<Check>{this, std::move(check)};
    }
    template <class T>
-   static auto synced(modkit::Outcome &out, T &answer) {
-      return [&out, &answer](const modkit::Outcome &o, const T &a) {
-         out = o;
-         answer = a;
-      };
+   auto shown() {
+      return [this](const T &a) { return describe(a); };
    }
 
    // A module's call begins: the module waited for before it completed without deciding.

@@ -194,6 +194,58 @@ TEST_CASE("a module answering within module_call_timeout_ms decides, on every po
    CHECK_MESSAGE(status == 403, body.dump());
 }
 
+TEST_CASE("callbacks whose outputs the host checks suspend too: buffers and extra outputs are read at completion") {
+   const std::string redacted = R"({"type": "m.room.message", "content": {"body": "[redacted]"}})";
+   SUBCASE("check_event_allowed: a replacement written on the module's thread is parsed and used") {
+      Host host({slow({{"delay_ms", 30},
+                       {"check_event_allowed", {{"verdict", MODKIT_EVENT_REPLACE}, {"replacement", redacted}}}})});
+      auto ctx = test::context();
+      json replacement;
+      const auto start = Clock::now();
+      const auto d = host.modules().check_event_allowed(ctx, test::message_event("hi"), json::object(), replacement);
+      CHECK(ms_since(start) >= 25);
+      CHECK(d.answer == MODKIT_EVENT_REPLACE);
+      CHECK(replacement["content"]["body"] == "[redacted]");
+      // The module logs after its completion has resumed the dispatch: wait for the line.
+      for (int i = 0; i < 100 && !host.logged("slow:check_event_allowed completed ok"); ++i)
+         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      CHECK(host.logged("slow:check_event_allowed completed ok"));
+   }
+   SUBCASE("a replacement that is not a JSON object is still the module's error after a suspension") {
+      Host host({slow({{"delay_ms", 10},
+                       {"check_event_allowed", {{"verdict", MODKIT_EVENT_REPLACE}, {"replacement", "[1, 2]"}}}})});
+      auto ctx = test::context();
+      json replacement;
+      CHECK(host.modules().check_event_allowed(ctx, test::message_event("hi"), json::object(), replacement).error());
+      CHECK(host.logged("the replacement is not a JSON object"));
+      CHECK(replacement.is_null());
+   }
+   SUBCASE("get_ratelimit_override_for_user: found, rate and burst all come from the completion") {
+      Host host({slow({{"delay_ms", 10}, {"get_ratelimit_override_for_user", {{"per_second", 0.5}, {"burst_count", 3}}}})});
+      auto ctx = test::context();
+      const auto d = host.modules().get_ratelimit_override_for_user(ctx, "@alice:example.org", "rc_message");
+      REQUIRE(d.answer.has_value());
+      CHECK(d.answer->per_second == 0.5);
+      CHECK(d.answer->burst_count == 3);
+   }
+   SUBCASE("past the deadline the host moves on; the module's late writes go to a buffer the dispatch still holds") {
+      Host host({slow({{"delay_ms", 10000},
+                       {"check_event_allowed", {{"verdict", MODKIT_EVENT_REPLACE}, {"replacement", redacted}}}})},
+                {{"module_call_timeout_ms", 50}});
+      for (int i = 0; i < 3; ++i) {
+         auto ctx = test::context();
+         json replacement;
+         const auto d = host.modules().check_event_allowed(ctx, test::message_event("hi"), json::object(), replacement);
+         CHECK(d.error());
+         CHECK(replacement.is_null()); // the late answer is ignored
+      }
+      // The module completes each cancelled call at once, writing its replacement as it goes.
+      for (int i = 0; i < 200 && host.count_logged("slow:check_event_allowed completed cancelled") < 3; ++i)
+         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      CHECK(host.count_logged("slow:check_event_allowed completed cancelled") == 3);
+   }
+}
+
 TEST_CASE("a suspended call holds no read section while its thread waits for the answer") {
    Host host({slow({{"delay_ms", 800}, {"check_event_for_spam", MODKIT_NOT_SPAM}})});
    chat::EventArg event;

@@ -6,20 +6,6 @@ using json = nlohmann::json;
 using test::Host;
 using test::probe;
 
-namespace {
-
-chat::EventArg message(const std::string &body) {
-   chat::EventArg e;
-   e.event_id = "$e";
-   e.room_id = "!r:example.org";
-   e.sender = "@alice:example.org";
-   e.type = "m.room.message";
-   e.content = json{{"msgtype", "m.text"}, {"body", body}}.dump();
-   return e;
-}
-
-} // namespace
-
 TEST_CASE("spam checker: the first answer other than not_spam wins and later modules are skipped") {
    SUBCASE("the second module refuses; the third is not asked") {
       Host host({probe("chat_a", "a", {{"answers", {{"check_event_for_spam", 0}}}}),
@@ -27,7 +13,7 @@ TEST_CASE("spam checker: the first answer other than not_spam wins and later mod
                  probe("chat_c", "c", {{"answers", {{"check_event_for_spam", MODKIT_SPAM_FORBIDDEN}}}})});
       chat::Trace trace;
       auto ctx = test::context(&trace);
-      const auto d = host.modules().check_event_for_spam(ctx, message("hi"));
+      const auto d = host.modules().check_event_for_spam(ctx, test::message_event("hi"));
       CHECK(d.answer == MODKIT_SPAM_LIMIT_EXCEEDED);
       CHECK(d.module == "chat_b");
       CHECK(host.calls("check_event_for_spam") == std::vector<std::string>{"a:check_event_for_spam", "b:check_event_for_spam"});
@@ -40,7 +26,7 @@ TEST_CASE("spam checker: the first answer other than not_spam wins and later mod
       Host host({probe("chat_a", "a", {{"answers", {{"check_event_for_spam", 0}}}}),
                  probe("chat_b", "b", {{"answers", {{"check_event_for_spam", 0}}}})});
       auto ctx = test::context();
-      const auto d = host.modules().check_event_for_spam(ctx, message("hi"));
+      const auto d = host.modules().check_event_for_spam(ctx, test::message_event("hi"));
       CHECK(d.answer == MODKIT_NOT_SPAM);
       CHECK(d.outcome.kind == modkit::Outcome::Kind::no_opinion);
       CHECK(d.module.empty());
@@ -49,7 +35,7 @@ TEST_CASE("spam checker: the first answer other than not_spam wins and later mod
       Host host({probe("chat_a", "a", {{"errors", {{"check_event_for_spam", MODKIT_E_INTERNAL}}}}),
                  probe("chat_b", "b", {{"answers", {{"check_event_for_spam", 1}}}})});
       auto ctx = test::context();
-      const auto d = host.modules().check_event_for_spam(ctx, message("hi"));
+      const auto d = host.modules().check_event_for_spam(ctx, test::message_event("hi"));
       CHECK(d.error());
       CHECK(d.module == "chat_a");
       CHECK(host.calls("check_event_for_spam").size() == 1);
@@ -62,7 +48,7 @@ TEST_CASE("spam checker: the first answer other than not_spam wins and later mod
    SUBCASE("an answer outside the enum is an error, not a refusal code") {
       Host host({probe("chat_a", "a", {{"answers", {{"check_event_for_spam", 99}}}})});
       auto ctx = test::context();
-      CHECK(host.modules().check_event_for_spam(ctx, message("hi")).error());
+      CHECK(host.modules().check_event_for_spam(ctx, test::message_event("hi")).error());
    }
 }
 
@@ -74,7 +60,7 @@ TEST_CASE("spam checker: check_username_for_spam and should_drop_federated_event
    const auto hidden = host.modules().check_username_for_spam(ctx, "@m:example.org", "M", std::nullopt, "@q:example.org");
    CHECK(hidden.answer);
    CHECK(hidden.module == "chat_b");
-   const auto drop = host.modules().should_drop_federated_event(ctx, message("x"));
+   const auto drop = host.modules().should_drop_federated_event(ctx, test::message_event("x"));
    CHECK(drop.answer);
    CHECK(drop.module == "chat_b");
    CHECK(host.calls("should_drop_federated_event").size() == 2);
@@ -94,7 +80,7 @@ TEST_CASE("spam checker: registration takes the first answer other than allow") 
 }
 
 TEST_CASE("federated_user_may_invite chains into user_may_invite when nobody objects") {
-   chat::EventArg invite = message("");
+   chat::EventArg invite = test::message_event("");
    invite.type = "m.room.member";
    invite.sender = "@remote:other.org";
    invite.state_key = "@bob:example.org";
@@ -130,7 +116,7 @@ TEST_CASE("third-party rules: check_event_allowed stops at the first deny or rep
       host.clear();
       auto ctx = test::context();
       json replacement;
-      const auto d = host.modules().check_event_allowed(ctx, message("hi"), json::object(), replacement);
+      const auto d = host.modules().check_event_allowed(ctx, test::message_event("hi"), json::object(), replacement);
       CHECK(d.answer == MODKIT_EVENT_REPLACE);
       CHECK(replacement["content"]["body"] == "[redacted]");
       CHECK(host.calls("check_event_allowed") == std::vector<std::string>{"a:check_event_allowed"});
@@ -146,7 +132,7 @@ TEST_CASE("third-party rules: check_event_allowed stops at the first deny or rep
       Host host({probe("chat_a", "a", {{"answers", {{"check_event_allowed", {{"verdict", 2}, {"raw", "[1,2]"}}}}}})});
       auto ctx = test::context();
       json replacement;
-      CHECK(host.modules().check_event_allowed(ctx, message("hi"), json::object(), replacement).error());
+      CHECK(host.modules().check_event_allowed(ctx, test::message_event("hi"), json::object(), replacement).error());
    }
 }
 
@@ -249,7 +235,7 @@ TEST_CASE("extra unsigned fields: merged key by key, the last module wins, host 
    Host host({probe("chat_a", "a", {{"answers", {{"add_field_to_unsigned", {{"org.x", 1}, {"shared", "a"}}}}}}),
               probe("chat_b", "b", {{"answers", {{"add_field_to_unsigned", {{"shared", "b"}, {"age", -1}}}}}})});
    auto ctx = test::context();
-   const auto d = host.modules().add_field_to_unsigned(ctx, message("x"), {"age"});
+   const auto d = host.modules().add_field_to_unsigned(ctx, test::message_event("x"), {"age"});
    CHECK(d.answer == json{{"org.x", 1}, {"shared", "b"}});
    const std::string token = host.user("alice");
    const std::string room = host.room(token);

@@ -54,11 +54,13 @@ struct Host {
       std::lock_guard<std::mutex> lock(mutex);
       lines.clear();
    }
-   bool logged(const std::string &needle) {
+   bool logged(const std::string &needle) { return count_logged(needle) > 0; }
+   size_t count_logged(const std::string &needle) {
       std::lock_guard<std::mutex> lock(mutex);
+      size_t n = 0;
       for (const auto &l : lines)
-         if (l.find(needle) != std::string::npos) return true;
-      return false;
+         if (l.find(needle) != std::string::npos) ++n;
+      return n;
    }
 
    chat::Response request(const std::string &method, const std::string &path, const json &body = nullptr,
@@ -116,6 +118,17 @@ inline std::string errcode(const chat::Response &r) {
 }
 
 inline chat::CallContext context(chat::Trace *trace = nullptr) { return {"test", trace}; }
+
+// An m.text message event from @alice in !r, as the host hands events to modules.
+inline chat::EventArg message_event(const std::string &body) {
+   chat::EventArg e;
+   e.event_id = "$e";
+   e.room_id = "!r:example.org";
+   e.sender = "@alice:example.org";
+   e.type = "m.room.message";
+   e.content = json{{"msgtype", "m.text"}, {"body", body}}.dump();
+   return e;
+}
 
 // Runs f, expecting startup to fail; returns every error.
 template <class F>
