@@ -146,7 +146,7 @@ Decision<int32_t> ask_owner(ModuleHost &host, CallContext &ctx, const char *name
    modkit::Outcome out;
    scope.on_continue("0");
    modkit::AsyncHandle handle = modkit::async::single<int32_t>(
-      scope.context(true), one, owned_invoke<Member>(scope, frame, args...),
+      scope.context(), one, owned_invoke<Member>(scope, frame, args...),
       scope.done(out, answer, [](int32_t a) { return std::to_string(a); }), int32_t{0}, scope.observer());
    scope.wait(handle);
    return scope.finish(out, answer, std::to_string(answer));

@@ -139,17 +139,9 @@ public:
    modkit_call *call() { return &call_; }
    bool ran() const { return !run_.answers.empty(); }
 
-   // invoke(entry, outputs...), traced with the module's first output; for the synchronous
-   // adapters below and for loops of the host's own.
-   template <class F>
-   auto wrap(F invoke) {
-      return [this, invoke](const modkit_loader_entry &e, auto *...out) -> modkit_status {
-         const size_t at = begin(e);
-         return end(at, e, invoke(e, out...), out...);
-      };
-   }
-   // The same, counted in the loader's per-callback metrics: for loops of the host's own (the
-   // policies count their calls themselves).
+   // invoke(entry, outputs...), traced with the module's first output and counted in the
+   // loader's per-callback metrics: for loops of the host's own (the policies count their
+   // calls themselves).
    template <class F>
    auto wrap_counted(F invoke) {
       return [this, invoke](const modkit_loader_entry &e, auto *...out) -> modkit_status {
@@ -182,14 +174,10 @@ public:
    // ---- suspendable dispatch ----
 
    // Where an asynchronous dispatch runs: this scope's snapshot, counted in the loader's
-   // metrics, with the host's deadline. can_suspend false: the modules see this scope's own
-   // call handle and answer before they return.
-   modkit::AsyncContext context(bool can_suspend) {
-      modkit::AsyncContext c = host_.loader().async_context(*guard_, ctx_.request_id, deadline_ns_);
-      c.can_suspend = can_suspend;
-      if (!can_suspend) c.call = &call_;
-      suspendable_ = can_suspend;
-      return c;
+   // metrics, with the host's deadline; its modules may suspend.
+   modkit::AsyncContext context() {
+      suspendable_ = true;
+      return host_.loader().async_context(*guard_, ctx_.request_id, deadline_ns_);
    }
    // How a module that completed without deciding is shown ("not_spam", "allow").
    void on_continue(std::string text) { continued_ = std::move(text); }
@@ -247,7 +235,7 @@ public:
       modkit::Outcome out;
       on_continue(describe(T{}));
       modkit::AsyncHandle handle = modkit::async::first_non_zero<T>(
-         context(true), slot, wrap_async(std::move(invoke)), done(out, answer, shown<T>()), deny, checked(check));
+         context(), slot, wrap_async(std::move(invoke)), done(out, answer, shown<T>()), deny, checked(check));
       wait(handle);
       return out;
    }
@@ -257,7 +245,7 @@ public:
       modkit::Outcome out;
       on_continue(describe(T{}));
       modkit::AsyncHandle handle =
-         modkit::async::keyed<T>(context(true), slot, std::move(matches), wrap_async(std::move(invoke)),
+         modkit::async::keyed<T>(context(), slot, std::move(matches), wrap_async(std::move(invoke)),
                                  done(out, answer, shown<T>()), deny, checked(check));
       wait(handle);
       return out;
@@ -267,7 +255,7 @@ public:
                           modkit::detail::same_t<T> deny) {
       modkit::Outcome out;
       on_continue(describe(T{}));
-      modkit::AsyncHandle handle = modkit::async::single<T>(context(true), slot, wrap_async(std::move(invoke)),
+      modkit::AsyncHandle handle = modkit::async::single<T>(context(), slot, wrap_async(std::move(invoke)),
                                                             done(out, answer, shown<T>()), deny, checked(check));
       wait(handle);
       return out;
@@ -276,7 +264,7 @@ public:
    modkit::Outcome merge(const modkit_loader_slot &slot, Invoke invoke, Check check, Merge merge_into) {
       modkit::Outcome out;
       on_continue("ok");
-      modkit::AsyncHandle handle = modkit::async::merge<Out>(context(true), slot, wrap_async(std::move(invoke)),
+      modkit::AsyncHandle handle = modkit::async::merge<Out>(context(), slot, wrap_async(std::move(invoke)),
                                                              std::move(merge_into), done(out), checked(check));
       wait(handle);
       return out;
@@ -489,7 +477,7 @@ modkit::Outcome first_suspendable(Scope &scope, const modkit_loader_slot &slot, 
    modkit::Outcome out;
    scope.on_continue(scope.describe(T{}));
    modkit::AsyncHandle handle = modkit::async::first_non_zero<T>(
-      scope.context(true), slot, owned_invoke<Member>(scope, frame, args...),
+      scope.context(), slot, owned_invoke<Member>(scope, frame, args...),
       scope.done(out, answer, [&scope](const T &a) { return scope.describe(a); }), deny, scope.observer());
    scope.wait(handle);
    return out;
@@ -516,7 +504,7 @@ Decision<bool> ask_all(ModuleHost &host, CallContext &ctx, const char *slot_name
    modkit::Outcome out;
    scope.on_continue("allow");
    modkit::AsyncHandle handle = modkit::async::all_true(
-      scope.context(true), slot.raw(), owned_invoke<Member>(scope, std::make_shared<Frame>(), args...),
+      scope.context(), slot.raw(), owned_invoke<Member>(scope, std::make_shared<Frame>(), args...),
       scope.done(out, allowed, [](bool a) { return std::string(a ? "allow" : "deny"); }), scope.observer());
    scope.wait(handle);
    return scope.finish(out, allowed, allowed ? "allowed" : "denied");
@@ -530,7 +518,7 @@ Done notify_all(ModuleHost &host, CallContext &ctx, const char *slot_name, const
    modkit::Outcome out;
    scope.on_continue("ok");
    modkit::AsyncHandle handle = modkit::async::run_all(
-      scope.context(true), slot.raw(), owned_invoke<Member>(scope, std::make_shared<Frame>(), args...),
+      scope.context(), slot.raw(), owned_invoke<Member>(scope, std::make_shared<Frame>(), args...),
       scope.done(out), scope.observer());
    scope.wait(handle);
    return scope.finish(out);

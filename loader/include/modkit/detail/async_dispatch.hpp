@@ -200,6 +200,23 @@ MODKIT_ASYNC_INLINE modkit_status answered(Observer &observer, const modkit_load
    else return status;
 }
 
+// Takes module e's answer: the observer's check, the loader's metrics (on reader, if any), then
+// the fold's step. True when the policy reached its outcome (out). Shared by the first run on
+// the starting thread and by the resumptions after a suspension.
+template <class Fold, class Observer>
+MODKIT_ASYNC_INLINE bool take_answer(Fold &fold, const modkit_loader_slot &slot, const modkit_loader_entry &e,
+                                     modkit_status status, typename Fold::value_type &value, Observer &observer,
+                                     modkit_loader_reader *reader, uint64_t started, Outcome &out) {
+   status = answered(observer, slot, e, status, &value);
+   if (reader) modkit_loader_metrics_end(reader, &e, status, started);
+   if (fold.step(slot, e, status, value, out, observer)) return true;
+   if constexpr (Fold::only_first) {
+      out = fold.end();
+      return true;
+   }
+   return false;
+}
+
 // How far run() got.
 enum class Ran {
    concluded, // the policy reached its outcome (out)
@@ -243,13 +260,7 @@ MODKIT_ASYNC_INLINE Ran run(Fold &fold, const modkit_loader_slot &slot, Invoke &
       } else {
          status = call_one<Fold>(invoke, e, call, &h.value);
       }
-      status = answered(observer, slot, e, status, &h.value);
-      if (reader) modkit_loader_metrics_end(reader, &e, status, started);
-      if (fold.step(slot, e, status, h.value, out, observer)) return Ran::concluded;
-      if constexpr (Fold::only_first) {
-         out = fold.end();
-         return Ran::concluded;
-      }
+      if (take_answer(fold, slot, e, status, h.value, observer, reader, started, out)) return Ran::concluded;
    }
    out = fold.end();
    return Ran::concluded;
@@ -320,11 +331,6 @@ protected:
    virtual void stop_waiting() noexcept = 0;
 
    modkit_status stop_reason() const noexcept { return stop_why_.load(std::memory_order_acquire); }
-
-   // Counts a call in the loader's metrics, on the calling thread's reader.
-   void count(const modkit_loader_entry &e, modkit_status status, uint64_t started) noexcept {
-      if (context_.reader) modkit_loader_metrics_end(context_.reader, &e, status, started);
-   }
 
    // The module e returned MODKIT_PENDING on this thread: pins it, arms the deadline, then lets
    // the completion run elsewhere. True when the dispatch now waits (or a cancellation finished
@@ -446,11 +452,9 @@ private:
 
    // Takes e's answer (checked by the observer, counted) and goes on with the next registrant.
    void next_after(const modkit_loader_entry &e, modkit_status status, uint64_t started) noexcept {
-      status = answered(p_.observer, *p_.slot, e, status, &block_->held.value);
-      count(e, status, started);
       Outcome out;
-      if (p_.fold.step(*p_.slot, e, status, block_->held.value, out, p_.observer)) return conclude(out);
-      if constexpr (P::fold_type::only_first) return conclude(p_.fold.end());
+      if (take_answer(p_.fold, *p_.slot, e, status, block_->held.value, p_.observer, context_.reader, started, out))
+         return conclude(out);
       ++p_.next;
       drive();
    }
