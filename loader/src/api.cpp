@@ -373,4 +373,20 @@ MODKIT_LOADER_API bool modkit_loader_response_header_at(const modkit_http_respon
    return true;
 }
 
+
+MODKIT_LOADER_API const char *modkit_loader_host_module_name(const modkit_host *host) {
+   return host && host->loader ? host->name.c_str() : "";
+}
+
+MODKIT_LOADER_API void modkit_loader_metrics_text(const modkit_loader *loader, uint32_t what,
+                                                  modkit_loader_text_fn write, void *user_data) {
+   if (!loader || !write) return;
+   try {
+      const std::string text = loader->impl.metrics_text(what);
+      write(user_data, text.data(), text.size());
+   } catch (...) {
+      // Out of memory while rendering: the scrape gets nothing rather than a torn text.
+   }
+}
+
 } // extern "C"

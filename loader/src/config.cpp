@@ -26,8 +26,6 @@ std::string json_excerpt(const nlohmann::json &value) {
    return text;
 }
 
-namespace {
-
 Error config_error(std::string pointer, std::string message) {
    Error e;
    e.code = MODKIT_E_CONFIG;
@@ -41,8 +39,6 @@ std::string expected_got(const char *expected, const nlohmann::json &found) {
    return std::string("expected ") + expected + ", got " + json_type_name(found) + " " +
           json_excerpt(found);
 }
-
-} // namespace
 
 const std::vector<std::string> &hygiene_check_names() {
    static const std::vector<std::string> names = {"exec_stack", "static_tls", "unique_symbols",  "textrel",
@@ -109,10 +105,11 @@ bool parse_host_config(const std::string &text, HostConfig &out, Errors &errors)
       return false;
    }
    for (const auto &item : root.items()) {
-      if (item.key() != "module_path" && item.key() != "modules")
+      if (item.key() != "module_path" && item.key() != "modules" && item.key() != "services")
          errors.push_back(config_error("/" + pointer_token(item.key()),
-                                       "unknown key; expected \"module_path\" or \"modules\""));
+                                       "unknown key; expected \"module_path\", \"services\" or \"modules\""));
    }
+   if (auto it = root.find("services"); it != root.end()) services::parse_settings(*it, out.services, errors);
 
    if (auto it = root.find("module_path"); it != root.end()) {
       if (!it->is_array()) {
@@ -151,10 +148,11 @@ bool parse_host_config(const std::string &text, HostConfig &out, Errors &errors)
                ok = parse_sha256(field.value(), pointer + "/sha256", spec.sha256, errors) && ok;
             } else if (field.key() == "hygiene_exceptions") {
                ok = parse_exceptions(field.value(), pointer + "/hygiene_exceptions", spec.hygiene_exceptions, errors) && ok;
-            } else if (field.key() != "module" && field.key() != "config") {
+            } else if (field.key() != "module" && field.key() != "config" && field.key() != "permissions" &&
+                       field.key() != "services") {
                errors.push_back(config_error(pointer + "/" + pointer_token(field.key()),
-                                             "unknown key; expected \"module\", \"config\", \"sha256\" or "
-                                             "\"hygiene_exceptions\""));
+                                             "unknown key; expected \"module\", \"config\", \"permissions\", "
+                                             "\"services\", \"sha256\" or \"hygiene_exceptions\""));
                ok = false;
             }
          }
@@ -169,6 +167,13 @@ bool parse_host_config(const std::string &text, HostConfig &out, Errors &errors)
          } else {
             spec.module = name->get<std::string>();
          }
+         const size_t errors_before = errors.size();
+         auto permissions = item.find("permissions");
+         auto services = item.find("services");
+         services::parse_grants(permissions == item.end() ? nullptr : &*permissions,
+                                services == item.end() ? nullptr : &*services, pointer, out.services.limits,
+                                spec.grants, errors);
+         ok = ok && errors.size() == errors_before;
          auto config = item.find("config");
          spec.config = (config == item.end() || config->is_null()) ? nlohmann::json::object() : *config;
          if (ok) out.modules.push_back(std::move(spec));

@@ -50,6 +50,27 @@ bool call_is_cancelled(const modkit_call *call) {
    return call_valid(call) && call->cancelled && __atomic_load_n(call->cancelled, __ATOMIC_RELAXED) != 0;
 }
 
+// Checks the error and hands it to the host that made the call; no host, no error kept.
+modkit_status MODKIT_ABI call_set_error(modkit_call *call, modkit_str errcode, modkit_str message, modkit_str extra) {
+   if (!call_valid(call) || !errcode.data || errcode.size == 0 || errcode.size > 64 || (message.size && !message.data))
+      return MODKIT_E_INVALID_ARGUMENT;
+   for (size_t i = 0; i < errcode.size; ++i) {
+      const char c = errcode.data[i];
+      if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return MODKIT_E_INVALID_ARGUMENT;
+   }
+   if (extra.data) {
+      try {
+         if (!nlohmann::json::parse(extra.data, extra.data + extra.size, nullptr, false).is_object())
+            return MODKIT_E_INVALID_ARGUMENT;
+      } catch (...) {
+         return MODKIT_E_NO_MEMORY;
+      }
+   }
+   if (call->struct_size < min_size::error_call || !call->on_error) return MODKIT_E_UNSUPPORTED;
+   call->on_error(call->error_user_data, call, errcode, message.data ? message : modkit_str{"", 0}, extra);
+   return MODKIT_OK;
+}
+
 template <class F>
 modkit_status guarded(modkit_host *host, F &&f) {
    if (!host || !host->loader) return MODKIT_E_INVALID_ARGUMENT;
@@ -152,6 +173,7 @@ constexpr modkit_host_api table = {
    get_extension,
    call_can_suspend,
    call_complete,
+   call_set_error,
 };
 
 } // namespace

@@ -75,6 +75,8 @@ bool Loader::has_capability(const char *id) const {
    if (!id) return false;
    const std::string want = id;
    if (want == "modkit.web_resources/1" || want == "modkit.cached_functions/1") return true;
+   if (services::Services::extension(id) || (options_.get_extension && options_.get_extension(options_.extension_user_data, id)))
+      return true;
    for (size_t i = 0; i < registry_.category_count(); ++i) {
       const modkit_category *c = registry_.category(i);
       if (want == fmt::format("{}/{}", c->id, c->major)) return true;
@@ -83,8 +85,12 @@ bool Loader::has_capability(const char *id) const {
 }
 
 const void *Loader::get_extension(const char *id) const {
-   if (!id || !options_.get_extension) return nullptr;
-   return options_.get_extension(options_.extension_user_data, id);
+   if (!id) return nullptr;
+   // The host's own first: that is how a host replaces a standard service.
+   if (options_.get_extension) {
+      if (const void *own = options_.get_extension(options_.extension_user_data, id)) return own;
+   }
+   return services::Services::extension(id);
 }
 
 } // namespace modkit::loader

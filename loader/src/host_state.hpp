@@ -2,9 +2,11 @@
 #pragma once
 
 #include "invoke/buffer.hpp"
+#include "services/module_services.hpp"
 
 #include <modkit/modkit.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,6 +61,8 @@ struct modkit_host {
    // Its cached functions, fixed once init succeeded: a module invalidating its own cache is
    // served from here, by the handle it calls with, whatever snapshot other threads see.
    std::vector<modkit::loader::StagedCache> caches;
+   // What it started through the standard services (services/services.hpp).
+   std::unique_ptr<modkit::loader::services::ModuleServices> services;
 };
 
 struct modkit_error_sink {

@@ -16,6 +16,7 @@ bool Loader::initialise(Module &module) {
    modkit_host &host = *module.host;
    modkit_error_sink sink;
    host.state = modkit_host::State::initialising;
+   services_.open(host);
    const std::vector<pid_t> threads_before = process_threads();
    const auto started = std::chrono::steady_clock::now();
    const modkit_status status = module.desc->init(host_api_table(), &host,
@@ -37,7 +38,10 @@ bool Loader::initialise(Module &module) {
       }
       for (const auto &r : host.staged.refusals) fail(&module, Stage::init, code, pointer, head + ": " + r);
       if (sink.entries.empty() && host.staged.refusals.empty()) fail(&module, Stage::init, code, pointer, head);
-      if (status == MODKIT_OK && module.desc->deinit) module.desc->deinit(module.instance);
+      // What init started through the services stops now, not when the file is closed: the
+      // module may free what its timers and tasks use as soon as its init fails.
+      const bool drained = stop_services(module);
+      if (status == MODKIT_OK && module.desc->deinit && drained) module.desc->deinit(module.instance);
       host.staged = Staged{};
       module.instance = nullptr;
       return false;

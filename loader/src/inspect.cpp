@@ -63,6 +63,7 @@ bool Loader::prepare(Module &module, size_t index) {
    module.host->module_index = index;
    module.host->name = module.desc->name;
    module.host->registers = std::move(registers);
+   services_.attach(*module.host, module.host->name, module.spec.grants);
    return configure(module);
 }
 

@@ -78,7 +78,24 @@ bool Loader::lingering_hold(const Module &module) const {
                       [&](const std::unique_ptr<Snapshot> &s) { return holds_any(*s, one); });
 }
 
+void Loader::release_abandoned() {
+   for (auto it = abandoned_.begin(); it != abandoned_.end();) {
+      Abandoned &a = *it;
+      if (!services_.drain(*a.host, 0)) {
+         ++it;
+         continue;
+      }
+      logf(MODKIT_LOG_INFO, nullptr,
+           fmt::format("module '{}': the work it started has ended; it is unloaded now", a.host->name));
+      if (a.initialised && a.desc->deinit) a.desc->deinit(a.instance);
+      services_.detach(*a.host);
+      if (a.handle) ::dlclose(a.handle);
+      it = abandoned_.erase(it);
+   }
+}
+
 void Loader::release_unpinned() {
+   release_abandoned();
    lingering_.erase(std::remove_if(lingering_.begin(), lingering_.end(),
                                    [](const std::unique_ptr<Snapshot> &s) {
                                       return s->pins.load(std::memory_order_acquire) == 0;
@@ -104,13 +121,37 @@ void Loader::park(std::unique_ptr<Module> module) {
    parked_.push_back(std::move(module));
 }
 
+bool Loader::stop_services(Module &module) {
+   if (!module.host) return true;
+   const bool drained = services_.drain(*module.host, pending_wait_ms_);
+   // options_ is zero past a shorter struct_size (copied so at creation): no hook then.
+   if (options_.module_stopping)
+      options_.module_stopping(options_.extension_user_data, module.host.get());
+   return drained;
+}
+
 void Loader::retire(Module &module) {
+   if (!stop_services(module)) {
+      // A task or a timer still runs in it: neither deinit nor dlclose, and its host state
+      // (which that run uses) is kept too.
+      logf(MODKIT_LOG_ERROR, nullptr,
+           fmt::format("module '{}' stays mapped: work it started through the services is still running",
+                       module.host->name));
+      abandoned_.push_back(Abandoned{std::move(module.host), module.desc, module.instance, module.initialised,
+                                     module.handle});
+      module.initialised = false;
+      module.instance = nullptr;
+      module.handle = nullptr;
+      module.desc = nullptr;
+      return;
+   }
    if (module.initialised) {
       module.host->state = modkit_host::State::unloading;
       if (module.desc->deinit) module.desc->deinit(module.instance);
       module.initialised = false;
       module.instance = nullptr;
    }
+   if (module.host) services_.detach(*module.host);
    if (!module.handle) return;
    // Unmapping code a thread still runs would crash the host: a module whose own threads
    // outlive deinit stays mapped, and the operator is told. (A module that started none needs

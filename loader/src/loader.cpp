@@ -45,6 +45,9 @@ Loader::Loader(const modkit_loader_options &options) {
 
 Loader::~Loader() {
    unload_all();
+   // Before any member goes: a service thread may still run an abandoned module's work.
+   services_.shutdown();
+   release_abandoned(); // their work has ended with the services' threads
    timers_.stop();
 }
 
@@ -137,6 +140,7 @@ modkit_status Loader::load(const std::string &config_text) {
       publish_errors();
       return MODKIT_E_CONFIG;
    }
+   services_.configure(config.services, base_dir_);
    std::string dir_error;
    if (!absolute_module_dirs(config.module_path, base_dir_, dirs_, dir_error)) {
       fail(nullptr, Stage::config, MODKIT_E_CONFIG, "/module_path", dir_error);

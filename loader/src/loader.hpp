@@ -8,6 +8,7 @@
 #include "errors.hpp"
 #include "host_state.hpp"
 #include "registry.hpp"
+#include "services/services.hpp"
 #include "timers.hpp"
 #include "trust.hpp"
 
@@ -92,6 +93,7 @@ public:
                                   const modkit_str *key_json);
    modkit_loader_reader *reader() const { return epoch_.reader(registry_.current_location()); }
    Timers &timers() const { return timers_; }
+   services::Services &services() const { return services_; }
    const Epoch &epoch() const { return epoch_; }
 
    // Lookups for hosts (lookups.cpp): each reads the published snapshot in a read section.
@@ -106,6 +108,8 @@ public:
    size_t metric_count() const { return registry_.metric_count(); }
    modkit_status metric_at(size_t index, modkit_loader_metric &out) const;
    bool has_capability(const char *id) const;
+   // modkit_loader_metrics_text's text (metrics_text.cpp).
+   std::string metrics_text(uint32_t what) const;
    const void *get_extension(const char *id) const;
 
 private:
@@ -133,6 +137,9 @@ private:
    void park(std::unique_ptr<Module> module);
    // deinit and dlclose of a module whose registrations are already unpublished.
    void retire(Module &module);
+   // Stops and drains what the module started through the services (the loader's and a host's
+   // replacements); false when some of it did not end in time: the module must stay as it is.
+   bool stop_services(Module &module);
    long find_module(const char *name) const;
    DispatchContext dispatch_context(const Snapshot &snapshot, modkit_loader_reader *reader) const;
    // Finds a slot by name, parses the arguments, then runs call(snapshot, slot, invoker, args,
@@ -177,6 +184,7 @@ private:
    Registry registry_;
    mutable Epoch epoch_;
    mutable Timers timers_;
+   mutable services::Services services_{*this};
    std::vector<std::unique_ptr<Module>> modules_;
    std::vector<std::string> module_names_; // descriptor names by module index, for messages
    Errors errors_;
@@ -187,6 +195,19 @@ private:
    // writer's alone (the thread that changes the module set).
    std::vector<std::unique_ptr<Snapshot>> lingering_;
    std::vector<std::unique_ptr<Module>> parked_;
+   // Modules whose work through the services had not ended when they were retired: neither
+   // deinitialised nor closed, with their host (that work still uses it), until the work ends
+   // (release_abandoned). The writer's alone.
+   struct Abandoned {
+      std::unique_ptr<modkit_host> host;
+      const modkit_module *desc = nullptr;
+      void *instance = nullptr;
+      bool initialised = false;
+      void *handle = nullptr;
+   };
+   std::vector<Abandoned> abandoned_;
+   // Deinitialises and closes the abandoned modules whose work has ended since.
+   void release_abandoned();
    uint32_t pending_wait_ms_ = 10000;
    // Set by the thread changing the module set while it does; read by lookups on any thread.
    std::atomic<bool> changing_{false};

@@ -23,6 +23,8 @@ inline constexpr size_t loader_options = offsetof(modkit_loader_options, get_ext
 inline constexpr size_t metric = MODKIT_SIZE_THROUGH(modkit_loader_metric, timed_ns);
 // A call handle that can carry asynchronous completion.
 inline constexpr size_t async_call = MODKIT_SIZE_THROUGH(modkit_call, status);
+// A call handle that can take call_set_error's error.
+inline constexpr size_t error_call = MODKIT_SIZE_THROUGH(modkit_call, error_user_data);
 
 #if defined(__x86_64__) || defined(__aarch64__)
 // The shipped sizes, so that a field inserted before these ends cannot move them unnoticed.

@@ -246,6 +246,8 @@ Response metrics(Ctx &ctx) {
    Response r;
    r.content_type = "text/plain; version=0.0.4";
    r.body = ctx.app.metrics().render();
+   // The modules' own metrics (modkit.metrics/1), named modkit_mod_<module>_*, after the host's.
+   r.body += ctx.app.modules().loader().metrics_text(MODKIT_LOADER_METRICS_MODULES);
    return r;
 }
 

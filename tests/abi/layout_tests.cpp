@@ -30,7 +30,7 @@ PIN(modkit_module, parse_config, 40);
 PIN(modkit_module, init, 48);
 PIN(modkit_module, deinit, 56);
 
-SIZE(modkit_host_api, 144); // 128 in ABI 1.0
+SIZE(modkit_host_api, 152); // 128 in ABI 1.0
 PIN(modkit_host_api, struct_size, 0);
 PIN(modkit_host_api, abi_major, 4);
 PIN(modkit_host_api, abi_minor, 6);
@@ -96,9 +96,26 @@ PIN(modkit_spam_checker_callbacks, check_login_for_spam, 8 + 13 * 8);
 // ABI 1.1 appended asynchronous completion.
 PIN(modkit_host_api, call_can_suspend, 128);
 PIN(modkit_host_api, call_complete, 136);
+PIN(modkit_host_api, call_set_error, 144);
+
+// ABI 1.1's standard services (modkit/services/*.h).
+SIZE(modkit_timers_api, 32);
+SIZE(modkit_tasks_api, 24);
+SIZE(modkit_http_header, 32);
+SIZE(modkit_http_client_request, 64);
+PIN(modkit_http_client_request, body, 40);
+PIN(modkit_http_client_request, max_response_bytes, 60);
+SIZE(modkit_http_client_response, 40);
+PIN(modkit_http_client_response, body, 24);
+SIZE(modkit_http_api, 24);
+SIZE(modkit_storage_api, 32);
+SIZE(modkit_metric_desc, 56);
+PIN(modkit_metric_desc, bucket_count, 48);
+SIZE(modkit_metrics_api, 56);
+static_assert(MODKIT_METRIC_COUNTER == 0 && MODKIT_METRIC_HISTOGRAM == 2 && MODKIT_HTTP_FOLLOW_REDIRECTS == 1);
 
 // The host-side call handle is part of the loader's C API and pinned the same way (1.0: 40).
-SIZE(modkit_call, 72);
+SIZE(modkit_call, 88);
 PIN(modkit_call, request_id, 8);
 PIN(modkit_call, deadline_ns, 24);
 PIN(modkit_call, cancelled, 32);

@@ -84,7 +84,7 @@ struct Declared {
 };
 
 // Everything the public headers declare: abi/include/modkit and, from loader.h, modkit_call with
-// the types its 1.1 fields use (modkit_loader, modkit_loader_call_done_fn).
+// the types its 1.1 fields use (modkit_loader, modkit_loader_call_done_fn, _call_error_fn).
 Declared parse_headers() {
    Declared d;
    std::vector<fs::path> files;
@@ -114,6 +114,7 @@ Declared parse_headers() {
       if (loader) {
          d.opaque.insert("modkit_loader");
          d.function_types.insert("modkit_loader_call_done_fn");
+         d.function_types.insert("modkit_loader_call_error_fn");
          continue;
       }
       for (auto it = std::sregex_iterator(text.begin(), text.end(), opaque); it != std::sregex_iterator(); ++it)
@@ -254,7 +255,9 @@ TEST_CASE("the ABI table takes sizes, offsets and types from the compiler") {
    CHECK(str.fields[0].type == "const char *");
    CHECK(str.fields[1].type == "uint" + std::to_string(8 * sizeof(size_t)) + "_t");
    CHECK(find("modkit_call").fields[4].type == "const volatile int32_t *");
-   CHECK(find("modkit_call").fields.back().type == "int32_t"); // 1.1: the status of an early completion
+   const auto &call = find("modkit_call").fields;
+   CHECK(call[call.size() - 3].type == "int32_t"); // 1.1: the status of an early completion
+   CHECK(call.back().type == "void *");            // 1.1: call_set_error's user data
    const auto ok = std::find_if(model.constants.begin(), model.constants.end(), [](const auto &c) { return c.name == "MODKIT_PENDING"; });
    REQUIRE(ok != model.constants.end());
    CHECK(ok->value == MODKIT_PENDING);

@@ -69,7 +69,8 @@ change(parameter_retyped changed "(modkit_loader_slot_at\\([^;]*)uint32_t slot_i
 change(cache_grown changed "(struct modkit_loader_cache {[^}]*)}" "\\1   uint32_t flags;\n}")
 
 # Compatible: a field appended to a size-prefixed struct, and a new exported function.
-change(options_appended same "(\n[ ]*uint32_t pending_wait_ms;)" "\\1\n   uint32_t added_later;")
+change(options_appended same "(\n[ ]*void \\(\\*module_stopping\\)\\(void \\*user_data, modkit_host \\*host\\);)"
+       "\\1\n   uint32_t added_later;")
 change(function_added same "\nMODKIT_EXTERN_C_END"
        "\nMODKIT_LOADER_API uint32_t modkit_loader_added(const modkit_loader *loader);\nMODKIT_EXTERN_C_END"
        "(MODKIT_LOADER_ABI_FUNCTION\\(modkit_loader_response_header_at\\))"

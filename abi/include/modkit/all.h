@@ -1,4 +1,4 @@
-// modkit/all.h - the stable ABI plus every standard category.
+// modkit/all.h - the stable ABI plus every standard category and standard service.
 #pragma once
 
 #include "modkit.h"
@@ -15,3 +15,9 @@
 #include "categories/media_repository.h"
 #include "categories/ratelimit.h"
 #include "categories/federation.h"
+
+#include "services/timers.h"
+#include "services/tasks.h"
+#include "services/http.h"
+#include "services/storage.h"
+#include "services/metrics.h"

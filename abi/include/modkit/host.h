@@ -151,6 +151,21 @@ typedef struct modkit_host_api {
    // that cannot suspend; the host logs both.
    // [thread-safe]; once per suspended call
    modkit_status(MODKIT_ABI *call_complete)(modkit_call *call, modkit_status status);
+
+   // ---- richer answers (ABI 1.1; check MODKIT_HAS_FIELD before use) ----
+
+   // Attaches an error to the answer this call gives, for a callback that denies: errcode is a
+   // machine-readable code ("M_FORBIDDEN": [A-Z0-9_]+, at most 64 bytes), message a sentence for
+   // the client, extra_json a JSON object of further fields ({"retry_after_ms": 500}) or absent.
+   // A host that knows of it sends them to the client with the denial (the chat host: as
+   // Synapse does for a module that returns (Codes, dict) or raises SynapseError); a host that
+   // does not ignores them, and the answer itself is unchanged. Call it before returning, or
+   // before call_complete for a suspended call; a later call replaces an earlier one. Everything
+   // is copied. MODKIT_E_INVALID_ARGUMENT for a malformed errcode or extra_json that is not a
+   // JSON object; MODKIT_E_UNSUPPORTED when the host keeps no errors for this call.
+   // [thread-safe]; while the call is the callback's (before its answer or completion)
+   modkit_status(MODKIT_ABI *call_set_error)(modkit_call *call, modkit_str errcode, modkit_str message,
+                                             modkit_str extra_json);
 } modkit_host_api;
 
 MODKIT_EXTERN_C_END

@@ -68,7 +68,38 @@ typedef struct modkit_loader_options {
    // give up on the module: it is then reported by name and kept loaded, never unmapped
    // under a call. 0: 10,000 ms.
    uint32_t pending_wait_ms;
+
+   // Since 1.1: the standard services (docs/services.md). The loader serves every
+   // "modkit.<service>/1" ID itself unless get_extension answers it first: that is how a host
+   // replaces a service. A host that does stops a module instance's work in its replacements
+   // here: called on the main thread before the instance's deinit (also before the file of a
+   // module whose init failed is closed), after the loader drained its own services for it.
+   // When it returns, nothing of the host's may call into that instance again. host is the
+   // handle the instance called the services with. NULL: nothing to stop. Gets
+   // extension_user_data.
+   void (*module_stopping)(void *user_data, modkit_host *host);
 } modkit_loader_options;
+
+// The descriptor name of the module instance whose host handle this is (what a host's own
+// service implementation logs), or "" for a handle the loader did not make. Valid until that
+// instance's deinit returns.
+// [thread-safe]
+MODKIT_LOADER_API const char *modkit_loader_host_module_name(const modkit_host *host);
+
+// Every module's standard metrics (modkit/services/metrics.h) and, with
+// MODKIT_LOADER_METRICS_CALLBACKS, the per-callback metrics (calls, errors, sampled time), in the
+// Prometheus text exposition format (version 0.0.4). write receives the text in pieces, on the
+// calling thread, before this returns. Module metric names are modkit_mod_<prefix><name> (the
+// module's storage table prefix, "spam_filter__"), unique across modules (a clash is refused at
+// registration); a host's own families must not start with modkit_mod_.
+// [thread-safe]
+enum {
+   MODKIT_LOADER_METRICS_MODULES = 1u << 0,   // what modules registered through modkit.metrics/1
+   MODKIT_LOADER_METRICS_CALLBACKS = 1u << 1, // modkit_callback_calls_total and the like
+};
+typedef void (*modkit_loader_text_fn)(void *user_data, const char *data, size_t size);
+MODKIT_LOADER_API void modkit_loader_metrics_text(const modkit_loader *loader, uint32_t what,
+                                                  modkit_loader_text_fn write, void *user_data);
 
 // Creates a loader. options is copied (not the arrays it points to).
 // Returns MODKIT_E_INVALID_ARGUMENT for a malformed category; modkit_loader_create_error then
@@ -468,6 +499,10 @@ MODKIT_LOADER_API modkit_status modkit_loader_invalidate_cache(modkit_loader *lo
 // The per-call handle. Hosts fill one in (usually on the stack) for each dispatch; modules see
 // it as opaque and read it through modkit_host_api's call_* functions.
 typedef void (*modkit_loader_call_done_fn)(void *user_data, modkit_call *call, modkit_status status);
+// Receives what a module passed to call_set_error (checked: errcode matches [A-Z0-9_]{1,64},
+// extra_json is absent or a JSON object). The strings are valid during the call only.
+typedef void (*modkit_loader_call_error_fn)(void *user_data, modkit_call *call, modkit_str errcode,
+                                            modkit_str message, modkit_str extra_json);
 
 struct modkit_call {
    uint32_t struct_size;            // sizeof(struct modkit_call)
@@ -484,6 +519,11 @@ struct modkit_call {
    const modkit_loader *loader;      // where a misused completion is logged; may be NULL
    uint32_t state;                   // MODKIT_LOADER_CALL_* below
    modkit_status status;             // the status of a completion that beat the return
+
+   // Since 1.1: where the module's call_set_error goes, on the thread that calls it. NULL (as
+   // modkit_call_make leaves it): the host keeps no errors, and the module is told so.
+   modkit_loader_call_error_fn on_error;
+   void *error_user_data;
 };
 
 // The states of a call's completion protocol (modkit_call.state).
@@ -508,6 +548,8 @@ static inline modkit_call modkit_call_make(modkit_str request_id) {
    c.loader = (const modkit_loader *)0;
    c.state = MODKIT_LOADER_CALL_IDLE;
    c.status = MODKIT_OK;
+   c.on_error = (modkit_loader_call_error_fn)0;
+   c.error_user_data = (void *)0;
    return c;
 }
 

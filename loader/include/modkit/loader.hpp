@@ -159,6 +159,9 @@ public:
       std::function<const void *(const char *extension_id)> get_extension;
       // How long unload and reload wait for suspended calls (modkit_loader_options); 0: default.
       uint32_t pending_wait_ms = 0;
+      // A host that replaces standard services through get_extension stops a module instance's
+      // work in them here (modkit_loader_options.module_stopping); main thread, before deinit.
+      std::function<void(modkit_host *)> module_stopping = nullptr;
    };
 
    explicit Loader(std::vector<const modkit_category *> categories)
@@ -180,16 +183,25 @@ public:
          o.log = &State::log;
          o.log_user_data = state_.get();
       }
-      if (state_->options.get_extension) {
-         o.get_extension = &State::extension;
-         o.extension_user_data = state_.get();
-      }
+      if (state_->options.get_extension) o.get_extension = &State::extension;
+      if (state_->options.module_stopping) o.module_stopping = &State::stopping;
+      o.extension_user_data = state_.get();
       const modkit_status status = modkit_loader_create(&o, &loader_);
       if (status != MODKIT_OK)
          throw LoadError(status, {{status, "create", "", "", "", "", "modkit: invalid loader options or category"}});
    }
 
    ~Loader() { modkit_loader_destroy(loader_); }
+
+   // modkit_loader_metrics_text as a string: every module's metrics and the per-callback ones
+   // (or what says). [thread-safe]
+   std::string metrics_text(uint32_t what = MODKIT_LOADER_METRICS_MODULES | MODKIT_LOADER_METRICS_CALLBACKS) const {
+      std::string out;
+      modkit_loader_metrics_text(
+         loader_, what, [](void *to, const char *data, size_t size) { static_cast<std::string *>(to)->append(data, size); },
+         &out);
+      return out;
+   }
    Loader(const Loader &) = delete;
    Loader &operator=(const Loader &) = delete;
 
@@ -292,6 +304,13 @@ private:
             static_cast<State *>(self)->options.log(level, module, std::string_view(message.data, message.size));
          } catch (...) {
             // A throwing log sink must not unwind into the loader.
+         }
+      }
+      static void stopping(void *self, modkit_host *host) {
+         try {
+            static_cast<State *>(self)->options.module_stopping(host);
+         } catch (...) {
+            // The loader goes on with the module's deinit; the host's hook reports its own failure.
          }
       }
       static const void *extension(void *self, const char *id) {
