@@ -21,6 +21,11 @@
 #include <modkit/sdk/error.hpp>
 #include <modkit/sdk/log.hpp>
 #include <modkit/sdk/module.hpp>
+#include <modkit/sdk/services/http.hpp>
+#include <modkit/sdk/services/metrics.hpp>
+#include <modkit/sdk/services/storage.hpp>
+#include <modkit/sdk/services/tasks.hpp>
+#include <modkit/sdk/services/timers.hpp>
 #include <modkit/sdk/str.hpp>
 #include <modkit/sdk/version.hpp>
 #include <modkit/sdk/web.hpp>

@@ -6,8 +6,11 @@
 
 #include <modkit/host.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace modkit {
@@ -51,6 +54,29 @@ public:
              MODKIT_HAS_FIELD(api_, modkit_host_api, call_complete) &&
              api_->call_can_suspend != nullptr && api_->call_complete != nullptr &&
              api_->call_can_suspend(call_);
+   }
+
+   // Attaches an error to the answer this call gives (ABI 1.1), for a callback that denies:
+   // errcode is a machine-readable code ("M_FORBIDDEN": [A-Z0-9_]+, at most 64 bytes), message
+   // a sentence for the client, extra a JSON object of further fields ({"retry_after_ms": 500})
+   // or null. A host that knows of it sends them with the denial, as Synapse does for a module
+   // raising SynapseError; the callback's answer itself is unchanged. Returns the host's status,
+   // never throws it: MODKIT_E_UNSUPPORTED when the host keeps no errors for this call (also on a
+   // 1.0 host, whose table lacks call_set_error), MODKIT_E_INVALID_ARGUMENT for a malformed
+   // errcode or an extra that is not an object. Richer answers are optional, so a module may
+   // ignore the result. A later call replaces an earlier one; everything is copied.
+   // [thread-safe]; before the callback answers (a suspended one: before its call completes)
+   modkit_status set_error(std::string_view errcode, std::string_view message,
+                           const nlohmann::json &extra = nullptr) const {
+      if (call_ == nullptr || api_ == nullptr || !MODKIT_HAS_FIELD(api_, modkit_host_api, call_set_error) ||
+          api_->call_set_error == nullptr)
+         return MODKIT_E_UNSUPPORTED;
+      if (!extra.is_null() && !extra.is_object()) return MODKIT_E_INVALID_ARGUMENT;
+      // replace: invalid UTF-8 in a value becomes U+FFFD instead of an exception.
+      const std::string extra_text =
+         extra.is_null() ? std::string() : extra.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return api_->call_set_error(call_, to_modkit_str(errcode), to_modkit_str(message),
+                                  extra.is_null() ? modkit_str{nullptr, 0} : to_modkit_str(extra_text));
    }
 
    // The host's table, for code that calls it directly.
