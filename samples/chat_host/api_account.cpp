@@ -1,6 +1,7 @@
 // api_account.cpp - registration, login, logout, whoami, deactivation, third-party identifiers
 // and the legacy account validity endpoints.
 #include "accounts.hpp"
+#include "module_refusal.hpp"
 
 #include <fmt/format.h>
 
@@ -81,7 +82,7 @@ Response registration(Ctx &ctx) {
       if (allowed.outcome.kind == modkit::Outcome::Kind::failed_closed || allowed.error())
          throw MatrixError(500, "M_UNKNOWN", "is_3pid_allowed failed in module '" + allowed.module + "'");
       if (!allowed.answer)
-         throw MatrixError(403, "M_THREEPID_DENIED", "Third party identifiers (email/phone numbers) are not authorized on this server");
+         throw module_refusal(allowed, 403, "M_THREEPID_DENIED", "Third party identifiers (email/phone numbers) are not authorized on this server");
    }
    const auto chosen = modules.get_username_for_registration(ctx.call, uia, body);
    if (chosen.outcome.kind == modkit::Outcome::Kind::failed_closed || chosen.error())
@@ -110,7 +111,7 @@ Response registration(Ctx &ctx) {
                                                          ctx.request_info(), std::nullopt);
    app.check(spam, "check_registration_for_spam");
    if (spam.answer == MODKIT_REGISTRATION_DENY)
-      throw MatrixError(403, "M_FORBIDDEN", "Registration has been disabled (module '" + spam.module + "')");
+      throw module_refusal(spam, 403, "M_FORBIDDEN", "Registration has been disabled (module '" + spam.module + "')");
 
    User user;
    user.user_id = user_id;
@@ -236,7 +237,7 @@ Response login(Ctx &ctx) {
    const auto spam = modules.check_login_for_spam(ctx.call, user_id, device_id, display, ctx.request_info(), std::nullopt);
    app.check(spam, "check_login_for_spam");
    if (spam.answer != MODKIT_NOT_SPAM)
-      throw MatrixError(403, modkit_spam_result_errcode(spam.answer), "Login was blocked by the server (module '" + spam.module + "')");
+      throw module_refusal(spam, 403, modkit_spam_result_errcode(spam.answer), "Login was blocked by the server (module '" + spam.module + "')");
    Device d;
    {
       std::lock_guard<std::mutex> lock(app.state().mutex);
@@ -310,7 +311,7 @@ Response add_own_threepid(Ctx &ctx) {
    const auto allowed = ctx.app.modules().is_3pid_allowed(ctx.call, medium, address, false);
    if (allowed.outcome.kind == modkit::Outcome::Kind::failed_closed || allowed.error())
       throw MatrixError(500, "M_UNKNOWN", "is_3pid_allowed failed in module '" + allowed.module + "'");
-   if (!allowed.answer) throw MatrixError(403, "M_THREEPID_DENIED", "Third party identifier is not allowed");
+   if (!allowed.answer) throw module_refusal(allowed, 403, "M_THREEPID_DENIED", "Third party identifier is not allowed");
    add_threepid(ctx, ctx.user_id, medium, address);
    return json_response(json::object());
 }
@@ -374,7 +375,7 @@ void deactivate_user(Ctx &ctx, const std::string &user_id, bool by_admin, bool e
       if (user->second.deactivated) throw MatrixError(400, "M_UNKNOWN", "User is already deactivated");
    }
    const auto may = app.modules().check_can_deactivate_user(ctx.call, user_id, by_admin);
-   if (!may.answer) throw MatrixError(403, "M_FORBIDDEN", "Deactivation refused (module '" + may.module + "')");
+   if (!may.answer) throw module_refusal(may, 403, "M_FORBIDDEN", "Deactivation refused (module '" + may.module + "')");
    std::vector<ThreePid> threepids;
    std::vector<std::string> rooms;
    std::vector<std::string> tokens;

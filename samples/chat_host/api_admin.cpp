@@ -2,6 +2,7 @@
 // identifiers), room shutdown, account validity, background updates, modules (reload, caches)
 // and /metrics.
 #include "accounts.hpp"
+#include "module_refusal.hpp"
 
 #include <fmt/format.h>
 
@@ -103,7 +104,7 @@ Response shutdown_room(Ctx &ctx) {
       if (room->second.shut_down) throw MatrixError(400, "M_UNKNOWN", "Room is already shut down");
    }
    const auto may = app.modules().check_can_shutdown_room(ctx.call, ctx.user_id, room_id);
-   if (!may.answer) throw MatrixError(403, "M_FORBIDDEN", "Shutdown of this room is forbidden (module '" + may.module + "')");
+   if (!may.answer) throw module_refusal(may, 403, "M_FORBIDDEN", "Shutdown of this room is forbidden (module '" + may.module + "')");
    std::vector<std::string> members;
    std::vector<std::string> aliases;
    {

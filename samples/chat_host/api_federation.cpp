@@ -3,6 +3,7 @@
 // check_event_for_spam with soft failure, check_event_allowed; federated_user_may_invite chained
 // into user_may_invite). There is no network and no signature check.
 #include "accounts.hpp"
+#include "module_refusal.hpp"
 
 #include <fmt/format.h>
 
@@ -103,11 +104,11 @@ Response inject_invite(Ctx &ctx) {
    const EventArg arg = app.event_arg(e);
    const auto drop = app.modules().should_drop_federated_event(ctx.call, arg);
    app.check(drop, "should_drop_federated_event");
-   if (drop.answer) throw MatrixError(403, "M_FORBIDDEN", "This invite was rejected (module '" + drop.module + "')");
+   if (drop.answer) throw module_refusal(drop, 403, "M_FORBIDDEN", "This invite was rejected (module '" + drop.module + "')");
    const auto may = app.modules().federated_user_may_invite(ctx.call, arg);
    app.check(may, "federated_user_may_invite");
    if (may.answer != MODKIT_NOT_SPAM)
-      throw MatrixError(403, modkit_spam_result_errcode(may.answer), "Invite refused (module '" + may.module + "')");
+      throw module_refusal(may, 403, modkit_spam_result_errcode(may.answer), "Invite refused (module '" + may.module + "')");
    {
       // The room lives on the inviter's server; keep what the invite tells about it.
       std::lock_guard<std::mutex> lock(app.state().mutex);

@@ -1,5 +1,6 @@
 // api_media.cpp - media upload (size, per-user limits, spam check), download and config.
 #include "accounts.hpp"
+#include "module_refusal.hpp"
 
 #include <fmt/format.h>
 
@@ -17,7 +18,7 @@ Response upload(Ctx &ctx) {
    const auto allowed = modules.is_user_allowed_to_upload_media_of_size(ctx.call, ctx.user_id, size);
    app.check(allowed, "is_user_allowed_to_upload_media_of_size");
    if (!allowed.answer)
-      throw MatrixError(413, "M_TOO_LARGE", "Upload request body is too large (module '" + allowed.module + "')");
+      throw module_refusal(allowed, 413, "M_TOO_LARGE", "Upload request body is too large (module '" + allowed.module + "')");
 
    // Per-user limits over time: a module's list replaces the configured one.
    const auto module_limits = modules.get_media_upload_limits_for_user(ctx.call, ctx.user_id);

@@ -1,6 +1,7 @@
 // api_rooms.cpp - createRoom, invite (users and third-party identifiers), join, leave, message
 // and state events, room messages, aliases and the public room directory.
 #include "accounts.hpp"
+#include "module_refusal.hpp"
 
 #include <fmt/format.h>
 
@@ -44,7 +45,7 @@ int64_t required_level(const State &state, const std::string &room_id, const std
 
 void refuse_spam(const Decision<modkit_spam_result> &d, const std::string &what) {
    if (d.answer != MODKIT_NOT_SPAM)
-      throw MatrixError(403, modkit_spam_result_errcode(d.answer), what + " (module '" + d.module + "')");
+      throw module_refusal(d, 403, modkit_spam_result_errcode(d.answer), what + " (module '" + d.module + "')");
 }
 
 Event make_event(App &app, const std::string &room_id, const std::string &sender, const std::string &type,
@@ -139,7 +140,7 @@ Response create_room(Ctx &ctx) {
    }
    const auto rules = modules.on_create_room(ctx.call, requester, config, ctx.is_admin);
    if (rules.answer == MODKIT_CREATE_ROOM_DENY || rules.outcome.kind == modkit::Outcome::Kind::failed_closed)
-      throw MatrixError(403, "M_FORBIDDEN", "Room creation forbidden with these parameters (module '" + rules.module + "')");
+      throw module_refusal(rules, 403, "M_FORBIDDEN", "Room creation forbidden with these parameters (module '" + rules.module + "')");
    check_initial_state(config); // again: a module may have edited the request
    const json initial_state = config.value("initial_state", json::array());
    // From here on the body is what the modules left.
@@ -240,7 +241,7 @@ Response invite(Ctx &ctx) {
       state = app.state().state_json(room_id);
    }
    const auto can = app.modules().check_threepid_can_be_invited(ctx.call, medium, address, state);
-   if (!can.answer) throw MatrixError(403, "M_FORBIDDEN", "Cannot invite this 3PID (module '" + can.module + "')");
+   if (!can.answer) throw module_refusal(can, 403, "M_FORBIDDEN", "Cannot invite this 3PID (module '" + can.module + "')");
    std::optional<std::string> bound;
    {
       std::lock_guard<std::mutex> lock(app.state().mutex);
@@ -349,7 +350,7 @@ Response send_state(Ctx &ctx, const std::string &state_key) {
          const auto can = app.modules().check_visibility_can_be_modified(ctx.call, room_id, state,
                                                                          new_rule == "public" ? "public" : "private");
          if (!can.answer)
-            throw MatrixError(403, "M_FORBIDDEN", "Changing the room's visibility is not allowed (module '" + can.module + "')");
+            throw module_refusal(can, 403, "M_FORBIDDEN", "Changing the room's visibility is not allowed (module '" + can.module + "')");
       }
    }
    const std::string id = app.send_event(ctx, make_event(app, room_id, ctx.user_id, type, content, state_key), {true, true});
@@ -472,7 +473,7 @@ Response set_visibility(Ctx &ctx) {
       refuse_spam(may, "You are not permitted to publish rooms");
    }
    const auto can = app.modules().check_visibility_can_be_modified(ctx.call, room_id, state, visibility);
-   if (!can.answer) throw MatrixError(403, "M_FORBIDDEN", "Not allowed to change the room's visibility (module '" + can.module + "')");
+   if (!can.answer) throw module_refusal(can, 403, "M_FORBIDDEN", "Not allowed to change the room's visibility (module '" + can.module + "')");
    std::lock_guard<std::mutex> lock(app.state().mutex);
    app.state().rooms[room_id].published = visibility == "public";
    return json_response(json::object());

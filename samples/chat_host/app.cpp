@@ -1,6 +1,8 @@
 // app.cpp - the server object and the event, presence and rate limit paths the API areas share.
 #include "app.hpp"
 
+#include "module_refusal.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -107,14 +109,14 @@ std::string App::send_event(Ctx &ctx, Event event, SendOptions options) {
       const auto spam = modules_->check_event_for_spam(ctx.call, event_arg(event));
       check(spam, "check_event_for_spam");
       if (spam.answer != MODKIT_NOT_SPAM)
-         throw MatrixError(403, modkit_spam_result_errcode(spam.answer),
+         throw module_refusal(spam, 403, modkit_spam_result_errcode(spam.answer),
                            fmt::format("This message has been rejected as probable spam (module '{}')", spam.module));
    }
    json replacement;
    const auto allowed = modules_->check_event_allowed(ctx.call, event_arg(event), state_before, replacement);
    check(allowed, "check_event_allowed");
    if (allowed.answer == MODKIT_EVENT_DENY)
-      throw MatrixError(403, "M_FORBIDDEN", fmt::format("This event is not allowed in this context (module '{}')",
+      throw module_refusal(allowed, 403, "M_FORBIDDEN", fmt::format("This event is not allowed in this context (module '{}')",
                                                         allowed.module));
    if (allowed.answer == MODKIT_EVENT_REPLACE) {
       // A replacement may change the content; the event's identity stays the host's.

@@ -129,6 +129,8 @@ public:
       run_.callback = std::move(callback);
       call_ = modkit_call_make({ctx.request_id.data(), ctx.request_id.size()});
       call_.deadline_ns = deadline_ns_;
+      call_.on_error = &Signal::take_error;
+      call_.error_user_data = signal_.get();
    }
 
    template <auto Member>
@@ -177,7 +179,12 @@ public:
    // metrics, with the host's deadline; its modules may suspend.
    modkit::AsyncContext context() {
       suspendable_ = true;
-      return host_.loader().async_context(*guard_, ctx_.request_id, deadline_ns_);
+      modkit::AsyncContext c = host_.loader().async_context(*guard_, ctx_.request_id, deadline_ns_);
+      // The Signal lives as long as the dispatch (its done holds it), so a module that sets its
+      // error after the deadline let this scope go still writes into live memory.
+      c.on_error = &Signal::take_error;
+      c.error_user_data = signal_.get();
+      return c;
    }
    // How a module that completed without deciding is shown ("not_spam", "allow").
    void on_continue(std::string text) { continued_ = std::move(text); }
@@ -298,7 +305,10 @@ public:
    Done finish(const modkit::Outcome &outcome, const std::string &answer = {}) {
       Done done;
       done.outcome = outcome;
-      if (outcome.module_index != UINT32_MAX) done.module = host_.module_name(outcome.module_index);
+      if (outcome.module_index != UINT32_MAX) {
+         done.module = host_.module_name(outcome.module_index);
+         done.module_error = signal_->error_of(outcome.module_index);
+      }
       switch (outcome.kind) {
       case modkit::Outcome::Kind::no_opinion:
          run_.outcome = "no objection";
@@ -320,6 +330,7 @@ public:
          run_.outcome = std::string("error: ") + modkit_status_name(outcome.status);
          break;
       }
+      if (done.module_error) run_.outcome += " [" + done.module_error->errcode + "]";
       if (ctx_.trace && !run_.answers.empty()) ctx_.trace->runs.push_back(run_);
       return done;
    }
@@ -343,16 +354,49 @@ public:
 private:
    static constexpr size_t none = SIZE_MAX;
 
+   // What the waiting thread shares with the threads that drive the dispatch: the end, and the
+   // errors modules set. Owned jointly by the scope and the dispatch's done; mutex guards all.
    struct Signal {
       std::mutex mutex;
       std::condition_variable cv;
       bool done = false;
+      uint32_t calling = UINT32_MAX; // the module whose call is under way
+      std::vector<std::pair<uint32_t, ModuleError>> errors; // by module index, the last one kept
       void set() {
          {
             std::lock_guard<std::mutex> lock(mutex);
             done = true;
          }
          cv.notify_all();
+      }
+      // A module's call begins: its call_set_error is recorded under its index.
+      void calling_module(uint32_t index) {
+         std::lock_guard<std::mutex> lock(mutex);
+         calling = index;
+      }
+      // modkit_call.on_error: checked by the loader already; on the module's thread.
+      static void MODKIT_ABI take_error(void *self, modkit_call *, modkit_str errcode, modkit_str message,
+                                        modkit_str extra) {
+         auto &s = *static_cast<Signal *>(self);
+         try {
+            ModuleError e{std::string(errcode.data, errcode.size), std::string(message.data, message.size),
+                          extra.data ? std::string(extra.data, extra.size) : std::string()};
+            std::lock_guard<std::mutex> lock(s.mutex);
+            for (auto &[index, kept] : s.errors)
+               if (index == s.calling) {
+                  kept = std::move(e);
+                  return;
+               }
+            s.errors.emplace_back(s.calling, std::move(e));
+         } catch (...) {
+            // Out of memory: the refusal goes out with the host's own errcode.
+         }
+      }
+      std::optional<ModuleError> error_of(uint32_t index) {
+         std::lock_guard<std::mutex> lock(mutex);
+         for (const auto &[i, e] : errors)
+            if (i == index) return e;
+         return std::nullopt;
       }
    };
 
@@ -387,6 +431,7 @@ private:
    // A module's call begins: the module waited for before it completed without deciding.
    size_t begin(const modkit_loader_entry &e) {
       settle(continued_);
+      signal_->calling_module(e.module_index);
       // Pushed first, so annotate() and reject() inside invoke describe this module's call.
       run_.answers.push_back({host_.module_name(e.module_index), ""});
       return run_.answers.size() - 1;

@@ -42,9 +42,16 @@ private:
 };
 
 // A dispatch's result: the combined answer and who decided it.
+// What a module passed to call_set_error during its call: a Matrix errcode, a message (empty:
+// the host's own) and extra fields for the error body (a JSON object, or empty).
+struct ModuleError {
+   std::string errcode, message, extra_json;
+};
+
 struct Done {
    modkit::Outcome outcome;
    std::string module; // the module that decided (or failed); empty when none did
+   std::optional<ModuleError> module_error; // what that module said about its refusal, if anything
    bool error() const { return outcome.kind == modkit::Outcome::Kind::error; }
    bool decided() const { return outcome.decided_by_module(); }
 };

@@ -99,6 +99,60 @@ TEST_CASE("a module that suspends is answered over HTTP when it completes") {
    }
 }
 
+TEST_CASE("a module's call_set_error goes to the client, as Synapse sends a module's (Codes, dict)") {
+   SUBCASE("set during the call: the module's errcode and extra fields, the host's message and status") {
+      Host host({probe("chat_a", "a",
+                       {{"answers", {{"check_event_for_spam", MODKIT_SPAM_FORBIDDEN}}},
+                        {"spam_error", {{"errcode", "M_CUSTOM_SPAM"}, {"extra", {{"retry", false}, {"errcode", "M_SNEAKY"}}}}}})});
+      const std::string alice = host.user("alice");
+      const auto r = host.say(alice, host.room(alice), "hi");
+      const json body = json::parse(r.body);
+      CHECK(r.status == 403);
+      CHECK(body["errcode"] == "M_CUSTOM_SPAM"); // an extra field never replaces the body's own
+      CHECK(body["error"].get<std::string>().find("rejected as probable spam") != std::string::npos);
+      CHECK(body["retry"] == false);
+      CHECK(host.logged("a:set_error"));
+   }
+   SUBCASE("set on the module's own thread before it completes a suspended call, message included") {
+      Host host({slow({{"delay_ms", 20},
+                       {"check_event_for_spam", MODKIT_SPAM_FORBIDDEN},
+                       {"matrix_error", {{"errcode", "M_SLOW_DOWN"}, {"message", "Try later"}, {"extra", {{"after_ms", 500}}}}}})});
+      Served s(*host.app);
+      const std::string alice = host.user("alice");
+      const std::string room = host.room(alice);
+      const auto [status, body] =
+         s.call("PUT", "/_matrix/client/v3/rooms/" + room + "/send/m.room.message/1", message("hi"), alice);
+      CHECK(status == 403);
+      CHECK(body.value("errcode", "") == "M_SLOW_DOWN");
+      CHECK(body.value("error", "") == "Try later");
+      CHECK(body.value("after_ms", 0) == 500);
+      CHECK(host.logged("slow:set_error ok"));
+   }
+   SUBCASE("third-party rules: a denied event carries the denying module's error") {
+      Host host({slow({{"delay_ms", 5},
+                       {"check_event_allowed", {{"verdict", MODKIT_EVENT_DENY}}},
+                       {"matrix_error", {{"errcode", "M_RULES"}}}})});
+      const std::string alice = host.user("alice");
+      // The room's first event is already denied.
+      const auto r = host.request("POST", "/_matrix/client/v3/createRoom", json::object(), alice);
+      CHECK(r.status == 403);
+      CHECK(test::errcode(r) == "M_RULES");
+   }
+}
+
+TEST_CASE("an error set by a module that did not decide is not sent") {
+   Host host({slow({{"delay_ms", 5},
+                    {"check_event_for_spam", MODKIT_NOT_SPAM},
+                    {"matrix_error", {{"errcode", "M_NOT_MINE"}}}}),
+              probe("chat_a", "a", {{"answers", {{"check_event_for_spam", MODKIT_SPAM_FORBIDDEN}}}})});
+   const std::string alice = host.user("alice");
+   const auto r = host.say(alice, host.room(alice), "hi");
+   CHECK(r.status == 403);
+   CHECK(test::errcode(r) == "M_FORBIDDEN");
+   CHECK(r.body.find("module 'chat_a'") != std::string::npos);
+   CHECK(host.logged("slow:set_error ok")); // it was taken, and set aside
+}
+
 TEST_CASE("a suspended module that answers no objection lets the next module decide, and the trace shows it") {
    Host host({slow({{"delay_ms", 20}, {"check_event_for_spam", MODKIT_NOT_SPAM}}),
               probe("chat_a", "a", {{"answers", {{"check_event_for_spam", {{"if_contains", "casino"}, {"result", 1}}}}}})});

@@ -4,6 +4,7 @@
 
 #include "loader.hpp" // white-box: a module's host handle without a module
 
+#include <modkit/async.hpp>
 #include <modkit/services/metrics.h>
 
 using test::ask;
@@ -205,5 +206,37 @@ TEST_CASE("call_set_error reaches the host that asked for it, checked, and no ot
    // A host that keeps no errors (a plain call handle, a 1.0 host's) tells the module so.
    modkit_call plain = modkit_call_make({nullptr, 0});
    CHECK(allow(host, "deny", &plain) == MODKIT_OK);
+   CHECK(host.logged("services_a:set_error=unsupported"));
+}
+
+TEST_CASE("an asynchronous dispatch hands call_set_error to its context's on_error") {
+   Host host;
+   load_with_services(host, R"([{"module": "services_a"}])");
+   auto dispatch = [&](Answer *answer) {
+      modkit::Outcome out;
+      modkit::ReadGuard guard(host.loader.reader());
+      auto slot = guard.slot<&test_callbacks::allow>(host.loader.slot_ref<&test_callbacks::allow>(TEST_CATEGORY_ID));
+      using S = decltype(slot);
+      modkit::AsyncContext context = host.loader.async_context(guard, "req");
+      if (answer) {
+         context.on_error = Answer::take;
+         context.error_user_data = answer;
+      }
+      // The probe answers at once, so done has run when all_true returns.
+      modkit::async::all_true(context, slot.raw(),
+                              [](const modkit_loader_entry &e, modkit_call *c, bool *r) {
+                                 return S::fn(e)(e.user_data, c, MODKIT_STR_LIT("deny"), r);
+                              },
+                              [&](const modkit::Outcome &o, bool) { out = o; });
+      return out;
+   };
+   Answer answer;
+   CHECK(dispatch(&answer).kind == modkit::Outcome::Kind::decided);
+   CHECK(answer.calls == 1);
+   CHECK(answer.errcode == "M_FORBIDDEN");
+   CHECK(answer.extra == R"({"subject":"deny"})");
+
+   // A context without on_error leaves the handle without one: the module is told.
+   CHECK(dispatch(nullptr).kind == modkit::Outcome::Kind::decided);
    CHECK(host.logged("services_a:set_error=unsupported"));
 }

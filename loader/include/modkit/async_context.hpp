@@ -20,6 +20,11 @@ struct AsyncContext {
    // Counts every call in the loader's per-callback metrics (modkit/loader.h): on this reader
    // (the starting thread's) while the dispatch runs there, on the completing thread's after.
    modkit_loader_reader *reader = nullptr;
+   // Where the modules' call_set_error goes (modkit_call.on_error), on the thread that calls it;
+   // error_user_data must stay valid until the dispatch's last module let go of its call (the
+   // dispatch's done or invoke can own it). NULL: modules are told the host keeps no errors.
+   modkit_loader_call_error_fn on_error = nullptr;
+   void *error_user_data = nullptr;
 };
 
 } // namespace modkit

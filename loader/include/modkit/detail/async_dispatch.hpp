@@ -83,6 +83,8 @@ struct Held {
       call.request_id.size = id.size();
       if (call.deadline_ns != context.deadline_ns) call.deadline_ns = context.deadline_ns;
       if (call.loader != context.loader) call.loader = context.loader;
+      if (call.on_error != context.on_error) call.on_error = context.on_error;
+      if (call.error_user_data != context.error_user_data) call.error_user_data = context.error_user_data;
    }
    // Before the block goes back to a pool: what prepare() relies on.
    void recycle() noexcept { cancelled = 0; }
