@@ -80,16 +80,14 @@ bool Loader::lingering_hold(const Module &module) const {
 
 void Loader::release_abandoned() {
    for (auto it = abandoned_.begin(); it != abandoned_.end();) {
-      Abandoned &a = *it;
-      if (!services_.drain(*a.host, 0)) {
+      Module &module = **it;
+      if (!services_.drain(*module.host, 0)) {
          ++it;
          continue;
       }
       logf(MODKIT_LOG_INFO, nullptr,
-           fmt::format("module '{}': the work it started has ended; it is unloaded now", a.host->name));
-      if (a.initialised && a.desc->deinit) a.desc->deinit(a.instance);
-      services_.detach(*a.host);
-      if (a.handle) ::dlclose(a.handle);
+           fmt::format("module '{}': the work it started has ended; it is unloaded now", module.host->name));
+      close(module);
       it = abandoned_.erase(it);
    }
 }
@@ -110,7 +108,7 @@ void Loader::release_unpinned() {
       it = parked_.erase(it);
       logf(MODKIT_LOG_INFO, nullptr,
            fmt::format("module '{}' completed its last suspended call; it is unloaded now", module->view.name));
-      retire(*module);
+      retire(std::move(module));
    }
 }
 
@@ -130,21 +128,20 @@ bool Loader::stop_services(Module &module) {
    return drained;
 }
 
-void Loader::retire(Module &module) {
-   if (!stop_services(module)) {
+void Loader::retire(std::unique_ptr<Module> module) {
+   if (!stop_services(*module)) {
       // A task or a timer still runs in it: neither deinit nor dlclose, and its host state
       // (which that run uses) is kept too.
       logf(MODKIT_LOG_ERROR, nullptr,
            fmt::format("module '{}' stays mapped: work it started through the services is still running",
-                       module.host->name));
-      abandoned_.push_back(Abandoned{std::move(module.host), module.desc, module.instance, module.initialised,
-                                     module.handle});
-      module.initialised = false;
-      module.instance = nullptr;
-      module.handle = nullptr;
-      module.desc = nullptr;
+                       module->host->name));
+      abandoned_.push_back(std::move(module));
       return;
    }
+   close(*module);
+}
+
+void Loader::close(Module &module) {
    if (module.initialised) {
       module.host->state = modkit_host::State::unloading;
       if (module.desc->deinit) module.desc->deinit(module.instance);
@@ -225,7 +222,7 @@ modkit_status Loader::unload_module(const char *name) {
       publish_errors();
       return MODKIT_E_TIMEOUT;
    }
-   retire(*module);
+   retire(std::move(module));
    logf(MODKIT_LOG_INFO, nullptr, fmt::format("unloaded module '{}'", unloaded));
    publish_errors();
    return MODKIT_OK;
@@ -251,7 +248,7 @@ modkit_status Loader::reload_module(const char *name) {
    // init stages the new registrations; the old instance keeps serving until they are swapped.
    if (ok) ok = initialise(*fresh);
    if (!ok) {
-      unload(*fresh);
+      unload(std::move(fresh));
       publish_errors();
       logf(MODKIT_LOG_WARNING, nullptr,
            fmt::format("reload of module '{}' failed; the running instance is kept", old.desc->name));
@@ -263,20 +260,20 @@ modkit_status Loader::reload_module(const char *name) {
    modules_[index].swap(fresh);
    // One snapshot swaps old for new: a dispatch sees exactly one of them, never both or none.
    // The old instance's suspended calls complete in it; should they not, it stays loaded.
-   if (publish_and_wait({fresh.get()})) retire(*fresh);
+   if (publish_and_wait({fresh.get()})) retire(std::move(fresh));
    else park(std::move(fresh));
    logf(MODKIT_LOG_INFO, nullptr, fmt::format("reloaded module '{}'", modules_[index]->desc->name));
    publish_errors();
    return MODKIT_OK;
 }
 
-void Loader::unload(Module &module) {
+void Loader::unload(std::unique_ptr<Module> module) {
    // Only a module whose init failed comes here: it was never published, so nothing pins it.
-   if (module.initialised) {
-      registry_.revoke(static_cast<uint32_t>(module.host->module_index));
+   if (module->initialised) {
+      registry_.revoke(static_cast<uint32_t>(module->host->module_index));
       publish_and_wait();
    }
-   retire(module);
+   retire(std::move(module));
 }
 
 void Loader::unload_all() {
@@ -296,7 +293,7 @@ void Loader::unload_all() {
          (void)it->release();
          continue;
       }
-      retire(**it);
+      retire(std::move(*it));
    }
    modules_.clear();
    module_names_.clear();

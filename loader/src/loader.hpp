@@ -135,8 +135,11 @@ private:
    // Keeps a module whose calls never completed: unpublished, but neither deinitialised nor
    // closed until release_unpinned finds it free.
    void park(std::unique_ptr<Module> module);
-   // deinit and dlclose of a module whose registrations are already unpublished.
-   void retire(Module &module);
+   // Retires a module whose registrations are already unpublished: stops what it started through
+   // the services, then closes it; if that work does not end in time, keeps it in abandoned_.
+   void retire(std::unique_ptr<Module> module);
+   // deinit and dlclose, once nothing the module started runs any more.
+   void close(Module &module);
    // Stops and drains what the module started through the services (the loader's and a host's
    // replacements); false when some of it did not end in time: the module must stay as it is.
    bool stop_services(Module &module);
@@ -150,7 +153,7 @@ private:
    // Finds category and slot indices by ID and name, with the slot's invoker.
    modkit_status find_dynamic(const char *category_id, const char *slot_name, size_t &category, size_t &slot,
                               const invoke::Invoker *&invoker, nlohmann::json &result) const;
-   void unload(Module &module);
+   void unload(std::unique_ptr<Module> module);
    void fail(Module *module, Stage stage, modkit_status code, std::string pointer, std::string message);
    // False (and logged) when a lookup outside a read section races a change of the module set.
    bool lookup_allowed(const char *function) const;
@@ -198,15 +201,8 @@ private:
    // Modules whose work through the services had not ended when they were retired: neither
    // deinitialised nor closed, with their host (that work still uses it), until the work ends
    // (release_abandoned). The writer's alone.
-   struct Abandoned {
-      std::unique_ptr<modkit_host> host;
-      const modkit_module *desc = nullptr;
-      void *instance = nullptr;
-      bool initialised = false;
-      void *handle = nullptr;
-   };
-   std::vector<Abandoned> abandoned_;
-   // Deinitialises and closes the abandoned modules whose work has ended since.
+   std::vector<std::unique_ptr<Module>> abandoned_;
+   // Closes the abandoned modules whose work has ended since.
    void release_abandoned();
    uint32_t pending_wait_ms_ = 10000;
    // Set by the thread changing the module set while it does; read by lookups on any thread.
