@@ -59,6 +59,29 @@ TEST_CASE("unload and reload under load never call into a gone instance") {
                        [](const std::string &l) { return l.rfind("services_a:deinit", 0) == 0; }) == 8);
 }
 
+TEST_CASE("every request admitted before the drain is answered before deinit, however close the race") {
+   // A thread of the module submits storage and HTTP requests without pause while it is
+   // unloaded: each request is either refused (the drain began) or answered before deinit. The
+   // URL refuses connections at once, so the requests are short; it must be granted literally.
+   Host host;
+   load_with_services(host, R"([{"module": "services_a", "config": {"hammer": {"url": "http://127.0.0.1:1/"}},
+                                 "permissions": {"http": ["http://127.0.0.1:1/"]}}])",
+                      R"({"storage": {"path": ":memory:"}})");
+   for (int round = 0; round < 20; ++round) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(round % 5));
+      host.loader.reload_module("services_a"); // throws on failure
+   }
+   host.loader.unload_module("services_a");
+   std::lock_guard<std::mutex> lock(host.mutex);
+   int instances = 0;
+   for (const auto &l : host.log) {
+      if (l.rfind("services_a:hammer ", 0) != 0) continue;
+      ++instances;
+      CHECK_MESSAGE(l.find(" outstanding=0") != std::string::npos, l);
+   }
+   CHECK(instances == 21);
+}
+
 TEST_CASE("work that outlives the wait is reported; the module is kept until it ends") {
    Host host({"/_matrix/"}, 100);
    load_with_services(host, R"([{"module": "services_a", "config": {"tasks": {"count": 1, "work_ms": 600}}},

@@ -19,10 +19,8 @@ modkit_status MODKIT_ABI request(modkit_host *host, const modkit_http_client_req
    if (!m || !req || !done || !req->url || req->struct_size < sizeof(modkit_http_client_request) ||
        (req->header_count && !req->headers))
       return MODKIT_E_INVALID_ARGUMENT;
-   {
-      std::lock_guard<std::mutex> lock(m->mutex);
-      if (!m->open) return MODKIT_E_STATE;
-   }
+   const Submission submission(*m);
+   if (submission.status() != MODKIT_OK) return submission.status();
    HttpRequest r;
    r.method = req->method ? req->method : "GET";
    r.url = req->url;

@@ -6,7 +6,8 @@
 // module may start work from its init until the drain before its deinit (open). `active` counts
 // the runs that will call into the module (a timer firing, a task queued or running, a
 // completion on its way); drain() waits for it to reach 0 under mutex, so once drained no
-// service thread can enter the module.
+// service thread can enter the module. `submitting` counts requests on their way into an engine
+// (Submission): drain() waits for them before it drains the engines, so none slips in after.
 #pragma once
 
 #include "settings.hpp"
@@ -37,6 +38,7 @@ struct ModuleServices {
    std::condition_variable idle; // notified when active drops to 0
    bool open = false;            // from init until drain: work may start only meanwhile
    uint32_t active = 0;
+   uint32_t submitting = 0;      // Submissions under way; idle is notified when it drops to 0
    uint64_t next_id = 1;
 
    std::map<uint64_t, std::shared_ptr<TimerRun>> timers; // armed or running
@@ -51,13 +53,25 @@ struct ModuleServices {
    ~ModuleServices();
 };
 
-// Counts a run that will call into the module; false once the module is closed. [mutex held]
-inline bool enter_locked(ModuleServices &m) {
-   if (!m.open) return false;
-   ++m.active;
-   return true;
-}
-// Ends such a run. [any thread; takes mutex]
+// One request on its way into an engine (HTTP, storage), admitted only while the module is
+// open and counted until the engine has queued it. Without the count, a request checked just
+// before the drain could reach the engine just after it drained the module's requests, and
+// complete into a module already closed. [any thread; takes mutex]
+class Submission {
+public:
+   explicit Submission(ModuleServices &m);
+   ~Submission();
+   Submission(const Submission &) = delete;
+   Submission &operator=(const Submission &) = delete;
+   // MODKIT_OK when admitted; MODKIT_E_STATE once the module is being drained.
+   modkit_status status() const { return admitted_ ? MODKIT_OK : MODKIT_E_STATE; }
+
+private:
+   ModuleServices &m_;
+   bool admitted_;
+};
+
+// Ends a run counted in active. [any thread; takes mutex]
 void leave(ModuleServices &m);
 
 } // namespace modkit::loader::services

@@ -49,7 +49,7 @@ void cancel_timers_locked(Services &services, ModuleServices &m);
 // finish_cancelled_task outside the lock; flags the running ones cancelled. [m.mutex held]
 std::vector<std::shared_ptr<TaskRun>> take_waiting_tasks_locked(ModuleServices &m);
 // Calls a task's done with MODKIT_E_CANCELLED and ends its run. [m.mutex not held]
-void finish_cancelled_task(Services &services, ModuleServices &m, TaskRun &task);
+void finish_cancelled_task(ModuleServices &m, TaskRun &task);
 const std::string &task_name(const TaskRun &task);
 
 // Metrics (metrics_service.cpp): appends m's metrics in the Prometheus text format.

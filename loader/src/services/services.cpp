@@ -31,6 +31,18 @@ void leave(ModuleServices &m) {
    if (--m.active == 0) m.idle.notify_all();
 }
 
+Submission::Submission(ModuleServices &m) : m_(m) {
+   std::lock_guard<std::mutex> lock(m.mutex);
+   admitted_ = m.open;
+   if (admitted_) ++m.submitting;
+}
+
+Submission::~Submission() {
+   if (!admitted_) return;
+   std::lock_guard<std::mutex> lock(m_.mutex);
+   if (--m_.submitting == 0) m_.idle.notify_all();
+}
+
 ModuleServices *module_services(modkit_host *host) { return host ? host->services.get() : nullptr; }
 
 Services *services_of(modkit_host *host) {
@@ -94,12 +106,15 @@ bool Services::drain(modkit_host &host, uint32_t wait_ms) {
    if (!m) return true;
    std::vector<std::shared_ptr<TaskRun>> waiting;
    {
-      std::lock_guard<std::mutex> lock(m->mutex);
+      std::unique_lock<std::mutex> lock(m->mutex);
       m->open = false;
       cancel_timers_locked(*this, *m);
       waiting = take_waiting_tasks_locked(*m);
+      // Requests admitted before open went false are queued in their engine before it drains.
+      // Brief: a submission runs no module code and waits for nothing.
+      m->idle.wait(lock, [&] { return m->submitting == 0; });
    }
-   for (auto &task : waiting) finish_cancelled_task(*this, *m, *task);
+   for (auto &task : waiting) finish_cancelled_task(*m, *task);
    // The engines answer the module's requests MODKIT_E_CANCELLED and return once every done has.
    // Their done callbacks are module code: never under a lock of ours. The engines live until shutdown().
    HttpClient *http = nullptr;

@@ -12,14 +12,6 @@ namespace {
 
 std::string text(modkit_str s) { return s.data ? std::string(s.data, s.size) : std::string(); }
 
-// The module's services, when it may start work now; else why not.
-modkit_status usable(modkit_host *host, ModuleServices *&m) {
-   m = module_services(host);
-   if (!m) return MODKIT_E_INVALID_ARGUMENT;
-   std::lock_guard<std::mutex> lock(m->mutex);
-   return !m->open ? MODKIT_E_STATE : MODKIT_OK;
-}
-
 SqlService::Done deliver(modkit_storage_done_fn done, void *user_data) {
    return [done, user_data](modkit_status status, std::string_view json, const std::string &message) {
       done(user_data, status, status == MODKIT_OK ? modkit_str{json.data(), json.size()} : modkit_str{nullptr, 0},
@@ -34,9 +26,10 @@ const char *MODKIT_ABI table_prefix(modkit_host *host) {
 
 modkit_status MODKIT_ABI execute(modkit_host *host, modkit_str sql, modkit_str params_json,
                                  modkit_storage_done_fn done, void *user_data) {
-   ModuleServices *m = nullptr;
-   if (!sql.data || !done) return MODKIT_E_INVALID_ARGUMENT;
-   if (const modkit_status s = usable(host, m); s != MODKIT_OK) return s;
+   ModuleServices *m = module_services(host);
+   if (!m || !sql.data || !done) return MODKIT_E_INVALID_ARGUMENT;
+   const Submission submission(*m);
+   if (submission.status() != MODKIT_OK) return submission.status();
    std::string params = text(params_json);
    // Not an array at all is refused here; the engine reads the values (and answers a malformed
    // array through done) without building a JSON tree per statement.
@@ -47,9 +40,10 @@ modkit_status MODKIT_ABI execute(modkit_host *host, modkit_str sql, modkit_str p
 
 modkit_status MODKIT_ABI batch(modkit_host *host, modkit_str statements_json, modkit_storage_done_fn done,
                                void *user_data) {
-   ModuleServices *m = nullptr;
-   if (!statements_json.data || !done) return MODKIT_E_INVALID_ARGUMENT;
-   if (const modkit_status s = usable(host, m); s != MODKIT_OK) return s;
+   ModuleServices *m = module_services(host);
+   if (!m || !statements_json.data || !done) return MODKIT_E_INVALID_ARGUMENT;
+   const Submission submission(*m);
+   if (submission.status() != MODKIT_OK) return submission.status();
    return services_of(host)->storage().batch(m, m->prefix, text(statements_json), deliver(done, user_data));
 }
 

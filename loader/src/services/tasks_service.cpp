@@ -139,7 +139,7 @@ std::vector<std::shared_ptr<TaskRun>> take_waiting_tasks_locked(ModuleServices &
    return out;
 }
 
-void finish_cancelled_task(Services &, ModuleServices &m, TaskRun &task) {
+void finish_cancelled_task(ModuleServices &m, TaskRun &task) {
    if (task.done) task.done(task.user_data, MODKIT_E_CANCELLED);
    leave(m);
 }
