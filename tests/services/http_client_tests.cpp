@@ -1,11 +1,16 @@
 // http_client_tests.cpp - the HTTP client service's engine against a cpp-httplib server and a raw
 // TCP listener on 127.0.0.1: grants checked before a socket opens and at each redirect, every
-// failure mode mapped to its http.h status, cancel, drain and destruction, and 64 requests at once.
+// failure mode mapped to its http.h status, TLS verification against a self-signed peer, cancel,
+// drain and destruction, and 64 requests at once.
 #include "services/http_client.hpp"
 
 #include <doctest/doctest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -274,6 +279,65 @@ HttpAnswer fetch(HttpClient &client, const std::vector<std::string> &grants, Htt
    return answers->got[0];
 }
 
+// A certificate for 127.0.0.1 (name and address right), signed by itself: no CA vouches for it.
+struct SelfSigned {
+   EVP_PKEY *key = EVP_EC_gen("P-256");
+   X509 *cert = X509_new();
+
+   SelfSigned() {
+      REQUIRE(key);
+      REQUIRE(cert);
+      ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+      X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+      X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+      X509_set_pubkey(cert, key);
+      X509_NAME *name = X509_get_subject_name(cert);
+      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char *>("127.0.0.1"), -1,
+                                 -1, 0);
+      X509_set_issuer_name(cert, name);
+      X509V3_CTX ctx;
+      X509V3_set_ctx_nodb(&ctx);
+      X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+      X509_EXTENSION *san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+      REQUIRE(san);
+      X509_add_ext(cert, san, -1);
+      X509_EXTENSION_free(san);
+      REQUIRE(X509_sign(cert, key, EVP_sha256()) > 0);
+   }
+   ~SelfSigned() {
+      X509_free(cert);
+      EVP_PKEY_free(key);
+   }
+   SelfSigned(const SelfSigned &) = delete;
+   SelfSigned &operator=(const SelfSigned &) = delete;
+};
+
+// An HTTPS server on 127.0.0.1 with that certificate; counts the requests that reach it.
+struct TlsServer {
+   SelfSigned identity;
+   httplib::SSLServer https{identity.cert, identity.key};
+   std::atomic<int> requests{0};
+   int port = 0;
+   std::thread thread;
+
+   TlsServer() {
+      REQUIRE(https.is_valid());
+      https.Get("/secret", [this](const httplib::Request &, httplib::Response &res) {
+         ++requests;
+         res.set_content("should never be read", "text/plain");
+      });
+      port = https.bind_to_any_port("127.0.0.1");
+      REQUIRE(port > 0);
+      thread = std::thread([this] { https.listen_after_bind(); });
+      while (!https.is_running()) std::this_thread::sleep_for(1ms);
+   }
+   ~TlsServer() {
+      https.stop();
+      thread.join();
+   }
+   std::string origin() const { return "https://127.0.0.1:" + std::to_string(port); }
+};
+
 } // namespace
 
 TEST_CASE("url_granted compares the URL curl will request with each grant") {
@@ -520,6 +584,26 @@ TEST_CASE("methods, headers and bodies go out as given") {
       CHECK(echo(r)["method"] == "DELETE");
       CHECK(echo(get(server.url("/echo")))["method"] == "GET");
    }
+}
+
+TEST_CASE("a TLS peer no CA vouches for is refused before any request reaches it") {
+   TlsServer server;
+   HttpClient client;
+   const HttpAnswer a = fetch(client, {server.origin() + "/"}, get(server.origin() + "/secret"));
+   CHECK(a.status == MODKIT_E_INTERNAL);
+   CHECK(a.code == 0);
+   CHECK(a.body.empty());
+   CHECK(contains(a.message, server.origin() + "/secret"));
+   // curl's words for a failed verification: "SSL certificate problem: self-signed certificate".
+   CHECK_MESSAGE(contains(a.message, "certificate"), a.message);
+   CHECK(server.requests == 0);
+   // The server itself works: a client that skips verification (the service never does) gets in.
+   httplib::SSLClient insecure("127.0.0.1", server.port);
+   insecure.enable_server_certificate_verification(false);
+   const auto r = insecure.Get("/secret");
+   REQUIRE(r);
+   CHECK(r->status == 200);
+   CHECK(server.requests == 1);
 }
 
 TEST_CASE("each failure is answered with its status and a message naming the URL") {
