@@ -574,6 +574,40 @@ TEST_CASE("drain cancels one owner's queued jobs and waits for its running one")
    }
 }
 
+TEST_CASE("the thread takes what is queued as one batch; drain cancels the owner's jobs in it, in order") {
+   SqlService service(":memory:");
+   Answers answers;
+   Gate first, second;
+   int a = 0, c = 0;
+   auto gated = [](Gate &gate) { return [&gate](modkit_status, std::string_view, const std::string &) { gate.wait(); }; };
+   service.execute(&c, spam, "SELECT 1", "", gated(first));
+   first.until_entered();
+   // Queued while the thread is held: the next batch is c's second gate, then a's three jobs.
+   service.execute(&c, spam, "SELECT 1", "", gated(second));
+   for (int i = 0; i < 3; ++i) service.execute(&a, spam, "SELECT 1", "", answers.done(i));
+   first.release();
+   second.until_entered(); // the batch is taken: a's jobs wait in it, behind c's
+   std::atomic<bool> drained{false};
+   std::thread drainer([&] {
+      service.drain(&a);
+      drained = true;
+   });
+   std::this_thread::sleep_for(50ms);
+   CHECK_FALSE(drained); // it waits for the batch, which holds a's jobs
+   second.release();
+   drainer.join();
+   const auto list = answers.wait(3);
+   REQUIRE(list.size() == 3);
+   for (size_t i = 0; i < 3; ++i) {
+      CHECK(list[i].tag == static_cast<int>(i)); // submission order
+      CHECK(list[i].status == MODKIT_E_CANCELLED);
+      CHECK(list[i].thread != std::this_thread::get_id());
+   }
+   // The service goes on for others, and for a once it submits again.
+   service.execute(&a, spam, "SELECT 1", "", answers.done(10));
+   CHECK(answers.wait(4)[3].status == MODKIT_OK);
+}
+
 TEST_CASE("destroying the service cancels its queued jobs") {
    auto service = std::make_unique<SqlService>(":memory:");
    Answers answers;

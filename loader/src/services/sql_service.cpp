@@ -2,6 +2,8 @@
 
 #include "sql_store.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <new>
 #include <system_error>
 #include <utility>
@@ -50,37 +52,55 @@ void SqlService::drain(const void *owner) {
    std::vector<Job> cancelled;
    {
       std::unique_lock<std::mutex> lock(mutex_);
-      for (auto it = queue_.begin(); it != queue_.end();) {
-         if (it->owner == owner) {
-            cancelled.push_back(std::move(*it));
-            it = queue_.erase(it);
+      const auto theirs = std::stable_partition(queue_.begin(), queue_.end(),
+                                                [owner](const Job &job) { return job.owner != owner; });
+      std::move(theirs, queue_.end(), std::back_inserter(cancelled));
+      queue_.erase(theirs, queue_.end());
+      if (std::find(taken_.begin(), taken_.end(), owner) != taken_.end()) {
+         draining_.push_back(owner);
+         drains_.store(draining_.size(), std::memory_order_release);
+         if (thread_.get_id() == std::this_thread::get_id()) {
+            drained_here_.push_back(owner); // waiting here would wait for ourselves
          } else {
-            ++it;
+            // The taken jobs answer first, so the owner sees its answers in submission order.
+            finished_.wait(lock, [&] { return std::find(taken_.begin(), taken_.end(), owner) == taken_.end(); });
+            draining_.erase(std::find(draining_.begin(), draining_.end(), owner));
+            drains_.store(draining_.size(), std::memory_order_release);
          }
       }
-      // The running job answers first, so the owner sees its answers in submission order.
-      if (thread_.get_id() != std::this_thread::get_id())
-         finished_.wait(lock, [&] { return running_ != owner; });
    }
    for (Job &job : cancelled) answer(job, MODKIT_E_CANCELLED, {}, "cancelled: the module is being unloaded");
 }
 
+bool SqlService::draining(const void *owner) {
+   if (drains_.load(std::memory_order_acquire) == 0) return false;
+   std::lock_guard<std::mutex> lock(mutex_);
+   return std::find(draining_.begin(), draining_.end(), owner) != draining_.end();
+}
+
 void SqlService::run() {
+   std::vector<Job> batch;
    std::unique_lock<std::mutex> lock(mutex_);
    for (;;) {
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) break;
-      Job job = std::move(queue_.front());
-      queue_.pop_front();
-      running_ = job.owner;
+      batch.swap(queue_); // queue_ gets the batch's emptied vector, with its capacity
+      for (const Job &job : batch) taken_.push_back(job.owner);
       lock.unlock();
-      perform(job);
-      job = Job{}; // done's captures go before drain() may return
+      for (Job &job : batch) {
+         if (draining(job.owner)) answer(job, MODKIT_E_CANCELLED, {}, "cancelled: the module is being unloaded");
+         else perform(job);
+         job = Job{}; // done's captures go before drain() may return
+      }
+      batch.clear();
       lock.lock();
-      running_ = nullptr;
+      taken_.clear();
+      for (const void *owner : drained_here_) draining_.erase(std::find(draining_.begin(), draining_.end(), owner));
+      drained_here_.clear();
+      drains_.store(draining_.size(), std::memory_order_release);
       finished_.notify_all();
    }
-   std::deque<Job> rest = std::move(queue_);
+   std::vector<Job> rest = std::move(queue_);
    queue_.clear();
    lock.unlock();
    for (Job &job : rest) answer(job, MODKIT_E_CANCELLED, {}, "cancelled: the storage service is shutting down");

@@ -1,22 +1,29 @@
 // sql_service.hpp - the storage service's thread: runs the modules' SQL on one SqlStore, each
 // module's jobs in the order it submitted them, and answers each job through its done.
 //
-// Ownership and locking: mutex_ guards queue_, running_, stopping_ and the thread's start. The
-// SqlStore, and the database it opens lazily, belong to the service thread alone. done is never
-// called with mutex_ held, nor inside execute or batch: it runs on the service thread, except
-// for the jobs drain() cancels, which it answers on the calling thread.
+// The thread takes every queued job at once (a batch) and runs them without the lock: a busy
+// module's statements then cost the thread one lock per batch, not two per statement, and the
+// queue is a vector swapped with the thread's, so queuing allocates no nodes.
+//
+// Ownership and locking: mutex_ guards queue_, taken_, draining_, stopping_ and the thread's
+// start; drains_ mirrors draining_.size() so the thread reads it without the lock (acquire, set
+// under the lock with release). The SqlStore, the database it opens lazily and the batch belong
+// to the service thread alone. done is never called with mutex_ held, nor inside execute or
+// batch: it runs on the service thread, except for the queued jobs drain() cancels, which it
+// answers on the calling thread.
 #pragma once
 
 #include <modkit/status.h>
 
+#include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace modkit::loader::services {
 
@@ -28,8 +35,8 @@ public:
    // the service's own thread; an open failure answers each job MODKIT_E_INTERNAL with the
    // message.
    explicit SqlService(std::string path);
-   // Cancels the queued jobs (done with MODKIT_E_CANCELLED), finishes the running one, joins.
-   // Not from a done.
+   // Cancels the queued jobs (done with MODKIT_E_CANCELLED), finishes those the thread has
+   // taken, joins. Not from a done.
    ~SqlService();
    SqlService(const SqlService &) = delete;
    SqlService &operator=(const SqlService &) = delete;
@@ -46,9 +53,10 @@ public:
    modkit_status execute(const void *owner, std::string prefix, std::string sql, std::string params_json, Done done);
    modkit_status batch(const void *owner, std::string prefix, std::string statements_json, Done done);
 
-   // Before a module's deinit: answers owner's queued jobs MODKIT_E_CANCELLED (done called, on
-   // this thread) after its running job's done has returned. Afterwards nothing of owner runs,
-   // unless submitted again. [any thread but the service's own]
+   // Before a module's deinit: owner's jobs the thread has taken are answered MODKIT_E_CANCELLED
+   // there (but one already running, which ends), then its queued jobs are, on this thread, so
+   // owner sees its answers in submission order. Afterwards nothing of owner runs, unless
+   // submitted again. [any thread; on the service's own (a done), it does not wait]
    void drain(const void *owner);
 
 private:
@@ -61,15 +69,19 @@ private:
 
    modkit_status submit(Job job);
    void run();
+   // True when owner is being drained: its taken jobs are cancelled, not run. [service thread]
+   bool draining(const void *owner);
    void perform(Job &job);
    static void answer(Job &job, modkit_status status, std::string_view json, const std::string &message);
 
    const std::string path_;
    std::mutex mutex_;
    std::condition_variable wake_;     // the thread: a job was queued, or stop
-   std::condition_variable finished_; // drain: running_ changed
-   std::deque<Job> queue_;
-   const void *running_ = nullptr; // the owner of the job the thread runs, until its done returns
+   std::condition_variable finished_; // drain: a batch ended (taken_ emptied)
+   std::vector<Job> queue_;
+   std::vector<const void *> taken_;    // the owners of the batch's jobs, until its last done returned
+   std::vector<const void *> draining_; // owners whose taken jobs are cancelled; one entry per drain
+   std::atomic<size_t> drains_{0};      // draining_.size()
    bool stopping_ = false;
    std::thread thread_;
 
@@ -77,6 +89,7 @@ private:
    std::unique_ptr<SqlStore> store_;
    bool opened_ = false;
    std::string open_error_;
+   std::vector<const void *> drained_here_; // drains from a done: left in draining_ until the batch ends
 };
 
 } // namespace modkit::loader::services
