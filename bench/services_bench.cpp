@@ -10,7 +10,7 @@
 //                             modkit.storage/1 execute, 256 in flight, per statement: the
 //                             service's rate as a busy module sees it (engine and queue).
 //                             References BM_storage_insert_raw / BM_storage_read_raw
-//                             (storage_bench_rows.cpp)
+//                             (storage_bench__rows.cpp)
 #include "allocation_counter.hpp"
 
 #include "loader.hpp" // a module's host handle without a module (the loader's internals)
@@ -216,29 +216,36 @@ void pipelined(benchmark::State &state, Bare &bare, const char *sql, Make &&make
    state.SetItemsProcessed(state.iterations() * kInFlight);
 }
 
-void setup(Bare &bare, const char *sql) {
+// Runs one statement before the timed loop; false (the row is skipped) when it failed.
+bool setup(benchmark::State &state, Bare &bare, const char *sql) {
    const auto *storage = bare.table<modkit_storage_api>(MODKIT_STORAGE_ID);
    Flight flight;
    flight.pending = 1;
    const std::string text = sql;
-   storage->execute(&bare.host, {text.data(), text.size()}, {nullptr, 0}, Flight::done, &flight);
+   if (storage->execute(&bare.host, {text.data(), text.size()}, {nullptr, 0}, Flight::done, &flight) != MODKIT_PENDING) {
+      state.SkipWithError("setup refused");
+      return false;
+   }
    flight.wait();
+   if (flight.failed) state.SkipWithError("setup failed");
+   return !flight.failed;
 }
 
 void BM_storage_insert_pipelined(benchmark::State &state) {
-   Bare bare;
-   setup(bare, "CREATE TABLE bench_rows(id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL)");
-   pipelined(state, bare, "INSERT INTO bench_rows(name, score) VALUES (?, ?)",
+   Bare bare; // its tables carry its prefix, bench__
+   if (!setup(state, bare, "CREATE TABLE bench__rows(id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL)")) return;
+   pipelined(state, bare, "INSERT INTO bench__rows(name, score) VALUES (?, ?)",
              [](int i) { return "[\"row-" + std::to_string(i) + "\", " + std::to_string(i % 100) + ".5]"; });
 }
 BENCHMARK(BM_storage_insert_pipelined)->UseRealTime();
 
 void BM_storage_read_pipelined(benchmark::State &state) {
    Bare bare;
-   setup(bare, "CREATE TABLE bench_rows(id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL)");
-   setup(bare, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) "
-               "INSERT INTO bench_rows(id, name, score) SELECT i, 'row-' || i, i FROM n");
-   pipelined(state, bare, "SELECT id, name, score FROM bench_rows WHERE id = ?",
+   if (!setup(state, bare, "CREATE TABLE bench__rows(id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL)") ||
+       !setup(state, bare, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) "
+                           "INSERT INTO bench__rows(id, name, score) SELECT i, 'row-' || i, i FROM n"))
+      return;
+   pipelined(state, bare, "SELECT id, name, score FROM bench__rows WHERE id = ?",
              [](int i) { return "[" + std::to_string(i % 10000 + 1) + "]"; });
 }
 BENCHMARK(BM_storage_read_pipelined)->UseRealTime();
