@@ -53,7 +53,6 @@ struct modkit::CategoryTraits<GaugeCallbacks> {
 
 namespace {
 
-modkit_str str(const std::string &s) { return {s.data(), s.size()}; }
 
 // The event's strings live in host memory the test overwrites once the callback returned.
 struct HostEvent {

@@ -76,7 +76,6 @@ struct Gauge {
    }
 };
 
-modkit_str str(const char *s) { return modkit_str_from_cstr(s); }
 
 } // namespace
 

@@ -4,7 +4,6 @@
 
 namespace {
 FakeHost &owner(modkit_host *host) { return *host->owner; }
-std::string str(modkit_str s) { return s.data ? std::string(s.data, s.size) : std::string(); }
 bool has_crlf(modkit_str s) {
    return s.data && (std::memchr(s.data, '\r', s.size) || std::memchr(s.data, '\n', s.size));
 }

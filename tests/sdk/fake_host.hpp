@@ -188,3 +188,9 @@ private:
    mutable std::mutex log_mutex_;
    std::vector<LogLine> log_;
 };
+
+// A string as the ABI's modkit_str, borrowing s (which must outlive its use).
+inline modkit_str str(const std::string &s) { return {s.data(), s.size()}; }
+inline modkit_str str(const char *literal) { return modkit_str_from_cstr(literal); } // no temporary
+// And back: a copy of what s points to (empty for NULL).
+inline std::string str(modkit_str s) { return s.data ? std::string(s.data, s.size) : std::string(); }

@@ -13,8 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-modkit_str str(const std::string &s) { return {s.data(), s.size()}; }
-modkit_str str(const char *literal) { return modkit_str_from_cstr(literal); } // no temporary
 
 struct MessageEvent {
    std::string content;

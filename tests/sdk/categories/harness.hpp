@@ -14,8 +14,6 @@
 
 namespace category_tests {
 
-inline modkit_str str(const char *s) { return modkit_str_from_cstr(s); }
-inline modkit_str str(const std::string &s) { return {s.data(), s.size()}; }
 inline modkit_str absent() { return {nullptr, 0}; }
 
 // Registration is open (the host is inside init) until the harness goes away.
