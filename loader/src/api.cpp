@@ -378,6 +378,10 @@ MODKIT_LOADER_API const char *modkit_loader_host_module_name(const modkit_host *
    return host && host->loader ? host->name.c_str() : "";
 }
 
+MODKIT_LOADER_API uint64_t modkit_loader_host_instance_id(const modkit_host *host) {
+   return host && host->loader ? host->instance_id : 0;
+}
+
 MODKIT_LOADER_API void modkit_loader_metrics_text(const modkit_loader *loader, uint32_t what,
                                                   modkit_loader_text_fn write, void *user_data) {
    if (!loader || !write) return;

@@ -56,6 +56,7 @@ struct modkit_host {
    size_t module_index = 0;
    State state = State::configuring;
    std::string name;                       // the module's descriptor name
+   uint64_t instance_id = 0;               // unique in the process (modkit_loader_host_instance_id)
    std::vector<std::string> registers;     // categories its manifest declares
    modkit::loader::Staged staged;
    // Its cached functions, fixed once init succeeded: a module invalidating its own cache is

@@ -9,6 +9,7 @@
 #include "manifest.hpp"
 #include "resolve.hpp"
 
+#include <atomic>
 #include <fmt/format.h>
 
 namespace modkit::loader {
@@ -62,6 +63,8 @@ bool Loader::prepare(Module &module, size_t index) {
    module.host->loader = this;
    module.host->module_index = index;
    module.host->name = module.desc->name;
+   static std::atomic<uint64_t> instances{0}; // a count only: relaxed is enough
+   module.host->instance_id = instances.fetch_add(1, std::memory_order_relaxed) + 1;
    module.host->registers = std::move(registers);
    services_.attach(*module.host, module.host->name, module.spec.grants);
    return configure(module);

@@ -148,3 +148,35 @@ TEST_CASE("a host replaces the timers service and is told before each module's d
    // The other services are still the loader's: tasks ran (the probe's timer=ok came from the host).
    CHECK(std::find(log.begin(), log.end(), "services_a:timer=ok") != log.end());
 }
+
+TEST_CASE("each module instance has its own number, a reload a new one") {
+   // What a host keys its per-instance state by: a reloaded module's handle may reuse an address.
+   static std::vector<uint64_t> started, stopped;
+   started.clear();
+   stopped.clear();
+   struct Recording {
+      static modkit_status MODKIT_ABI start(modkit_host *host, uint32_t, uint32_t, modkit_timer_fn, void *, uint64_t *id) {
+         started.push_back(modkit_loader_host_instance_id(host));
+         if (id) *id = 1;
+         return MODKIT_OK;
+      }
+   };
+   static constexpr modkit_timers_api table = {sizeof(modkit_timers_api), Recording::start, OwnTimers::cancel,
+                                               OwnTimers::background};
+   modkit::Loader::Options o = Host::options(nullptr, {});
+   o.log = [](modkit_log_level, const char *, std::string_view) {};
+   o.get_extension = [](const char *id) -> const void * { return std::string(id) == MODKIT_TIMERS_ID ? &table : nullptr; };
+   o.module_stopping = [](modkit_host *host) { stopped.push_back(modkit_loader_host_instance_id(host)); };
+   {
+      modkit::Loader loader(o);
+      loader.load("{\"module_path\": [\"" + test::fixture_dir() +
+                  "\"], \"modules\": [{\"module\": \"services_a\", \"config\": {\"timer\": {\"delay_ms\": 7}}}]}");
+      loader.reload_module("services_a");
+   }
+   REQUIRE(started.size() == 2);
+   CHECK(started[0] != 0);
+   CHECK(started[1] != 0);
+   CHECK(started[0] != started[1]);
+   CHECK(stopped == started);
+   CHECK(modkit_loader_host_instance_id(nullptr) == 0);
+}

@@ -86,6 +86,13 @@ typedef struct modkit_loader_options {
 // [thread-safe]
 MODKIT_LOADER_API const char *modkit_loader_host_module_name(const modkit_host *host);
 
+// Since 1.1: a number naming this module instance, unique in the process and never reused (a
+// reloaded module's new instance has a new one, even if its handle has the old address), or 0
+// for a handle the loader did not make. A host keys what it keeps per instance by it. Valid until
+// that instance's deinit returns.
+// [thread-safe]
+MODKIT_LOADER_API uint64_t modkit_loader_host_instance_id(const modkit_host *host);
+
 // Every module's standard metrics (modkit/services/metrics.h) and, with
 // MODKIT_LOADER_METRICS_CALLBACKS, the per-callback metrics (calls, errors, sampled time), in the
 // Prometheus text exposition format (version 0.0.4). write receives the text in pieces, on the
