@@ -13,8 +13,8 @@
 #pragma once
 
 #include <modkit/sdk/api.hpp>
-#include <modkit/sdk/detail/barrier.hpp>
 #include <modkit/sdk/detail/host_context.hpp>
+#include <modkit/sdk/detail/json_call.hpp>
 #include <modkit/sdk/detail/service_table.hpp>
 #include <modkit/sdk/error.hpp>
 #include <modkit/sdk/str.hpp>
@@ -41,40 +41,6 @@ inline const modkit_storage_api *storage_table(const Api &api) {
                                             offsetof(modkit_storage_api, batch) + sizeof(modkit_storage_api::batch));
 }
 
-using StorageHandler = std::function<void(modkit_status status, nlohmann::json result, std::string message)>;
-
-// The host's user_data from execute or batch until done, which the host calls exactly once per
-// accepted statement and which frees it.
-struct StorageSlot {
-   HostContext context;
-   StorageHandler on_done;
-};
-
-inline void MODKIT_ABI storage_done(void *user_data, modkit_status status, modkit_str result_json,
-                                    const char *message) noexcept {
-   const std::unique_ptr<StorageSlot> slot(static_cast<StorageSlot *>(user_data));
-   // The handler is called whatever happens here, or a coroutine awaiting query would hang.
-   nlohmann::json result;
-   std::string text;
-   try {
-      text = message != nullptr ? message : "";
-      if (status == MODKIT_OK) {
-         result = nlohmann::json::parse(to_view(result_json), nullptr, false);
-         if (result.is_discarded()) {
-            result = nullptr;
-            status = MODKIT_E_INTERNAL;
-            text = "the storage service answered with malformed JSON";
-         }
-      }
-   } catch (...) {
-      result = nullptr;
-      status = MODKIT_E_NO_MEMORY;
-      text.clear();
-   }
-   barrier([&] { slot->on_done(status, std::move(result), std::move(text)); },
-           LogToHost{&slot->context, "storage callback"});
-}
-
 } // namespace detail
 
 // The host's SQL storage, for this module. A small value: make one where needed, or keep one.
@@ -92,7 +58,7 @@ public:
    // MODKIT_E_INVALID_ARGUMENT: SQL or parameters; MODKIT_E_CONFLICT: a constraint;
    // MODKIT_E_CANCELLED: unloading; MODKIT_E_INTERNAL: the database). An exception leaving the
    // handler is logged.
-   using Handler = detail::StorageHandler;
+   using Handler = detail::JsonHandler;
 
    explicit Storage(const Api &api)
       : context_(detail::ApiAccess::context(api)), storage_(detail::storage_table(api)) {}
@@ -114,7 +80,7 @@ public:
       start("execute", std::move(handler), [&](void *slot) {
          return storage_->execute(context_.host, to_modkit_str(sql),
                                   params.is_null() ? modkit_str{nullptr, 0} : to_modkit_str(params_text),
-                                  &detail::storage_done, slot);
+                                  &detail::json_done, slot);
       });
    }
 
@@ -126,7 +92,7 @@ public:
          throw Error(MODKIT_E_INVALID_ARGUMENT, "modkit::Storage::batch: statements must be a JSON array");
       const std::string text = statements.dump();
       start("batch", std::move(handler), [&](void *slot) {
-         return storage_->batch(context_.host, to_modkit_str(text), &detail::storage_done, slot);
+         return storage_->batch(context_.host, to_modkit_str(text), &detail::json_done, slot);
       });
    }
 
@@ -147,35 +113,15 @@ public:
 private:
    template <class Submit>
    void start(const char *what, Handler handler, Submit &&submit) const {
-      if (!handler) throw Error(MODKIT_E_INVALID_ARGUMENT, fmt::format("modkit::Storage::{}: no handler", what));
-      auto slot = std::make_unique<detail::StorageSlot>(detail::StorageSlot{context_, std::move(handler)});
-      const modkit_status status = submit(static_cast<void *>(slot.get()));
-      // MODKIT_OK is taken as accepted too, so that done never finds its slot freed.
-      if (status != MODKIT_PENDING && status != MODKIT_OK)
-         throw Error(status, fmt::format("storage {} was refused: {}", what, modkit_status_name(status)));
-      slot.release(); // done frees it
+      detail::start_json_call(context_, "storage", what, std::move(handler), std::forward<Submit>(submit));
    }
 
 #if MODKIT_SDK_HAS_COROUTINES
-   // What the handler hands the awaiting coroutine: a value, so that the Error is thrown on the
-   // coroutine's thread and no exception object is shared with the service thread.
-   struct Answer {
-      modkit_status status = MODKIT_OK;
-      nlohmann::json result;
-      std::string message;
-   };
-
    static task<nlohmann::json> awaited(Storage storage, bool transaction, std::string sql, nlohmann::json json) {
-      Completion<Answer> answered;
-      auto resolve = [answered](modkit_status status, nlohmann::json result, std::string message) mutable {
-         answered.set_value(Answer{status, std::move(result), std::move(message)});
-      };
-      if (transaction) storage.batch(json, std::move(resolve));
-      else storage.execute(sql, json, std::move(resolve));
-      Answer a = co_await answered;
-      if (a.status != MODKIT_OK)
-         throw Error(a.status, a.message.empty() ? std::string(modkit_status_name(a.status)) : std::move(a.message));
-      co_return std::move(a.result);
+      return detail::await_json([storage, transaction, sql = std::move(sql), json = std::move(json)](Handler resolve) {
+         if (transaction) storage.batch(json, std::move(resolve));
+         else storage.execute(sql, json, std::move(resolve));
+      });
    }
 #endif
 
