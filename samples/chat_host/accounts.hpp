@@ -19,6 +19,13 @@ void reactivate_user(Ctx &ctx, const std::string &user_id, const std::string &pa
 void add_threepid(Ctx &ctx, const std::string &user_id, const std::string &medium, const std::string &address);
 bool remove_threepid(Ctx &ctx, const std::string &user_id, const std::string &medium, const std::string &address);
 
+// A new local account, as registration makes it once the auth stages passed:
+// check_registration_for_spam (DENY: 403), stored (shadow-banned on SHADOW_BAN; 400
+// M_USER_IN_USE when taken, 400 M_INVALID_USERNAME for a bad localpart), on_user_registration.
+// An empty password allows no password login. Returns the user ID.
+std::string create_account(Ctx &ctx, const std::string &localpart, const std::string &password,
+                           const std::string &display_name, const json *email, bool admin);
+
 // Sets the global display name and runs on_profile_update.
 void set_display_name(Ctx &ctx, const std::string &user_id, const std::string &name, bool by_admin);
 

@@ -107,27 +107,8 @@ Response registration(Ctx &ctx) {
    const auto display = modules.get_displayname_for_registration(ctx.call, uia, body);
    if (display.outcome.kind == modkit::Outcome::Kind::failed_closed || display.error())
       throw MatrixError(500, "M_UNKNOWN", "get_displayname_for_registration failed in module '" + display.module + "'");
-   const auto spam = modules.check_registration_for_spam(ctx.call, email ? &*email : nullptr, localpart,
-                                                         ctx.request_info(), std::nullopt);
-   app.check(spam, "check_registration_for_spam");
-   if (spam.answer == MODKIT_REGISTRATION_DENY)
-      throw module_refusal(spam, 403, "M_FORBIDDEN", "Registration has been disabled (module '" + spam.module + "')");
-
-   User user;
-   user.user_id = user_id;
-   user.localpart = localpart;
-   user.password = password;
-   user.display_name = display.answer.value_or(localpart);
-   user.shadow_banned = spam.answer == MODKIT_REGISTRATION_SHADOW_BAN;
-   user.admin = reserved; // reached only with the operator's registration token
-   {
-      std::lock_guard<std::mutex> lock(app.state().mutex);
-      if (app.state().users.count(user_id)) throw MatrixError(400, "M_USER_IN_USE", "User ID already taken.");
-      app.state().users[user_id] = user;
-      app.state().index_user(user);
-   }
-   if (user.shadow_banned) ctx.trace.note(user_id + " is registered shadow-banned");
-   app.check(modules.on_user_registration(ctx.call, user_id), "on_user_registration");
+   // reserved is reached only with the operator's registration token
+   create_account(ctx, localpart, password, display.answer.value_or(localpart), email ? &*email : nullptr, reserved);
    if (email) add_threepid(ctx, user_id, "email", (*email)["address"]);
    json response = {{"user_id", user_id}, {"home_server", app.config().server_name}};
    if (!body.value("inhibit_login", false)) {
@@ -444,6 +425,35 @@ bool remove_threepid(Ctx &ctx, const std::string &user_id, const std::string &me
    }
    ctx.app.modules().on_remove_user_third_party_identifier(ctx.call, user_id, medium, address);
    return true;
+}
+
+std::string create_account(Ctx &ctx, const std::string &localpart, const std::string &password,
+                           const std::string &display_name, const json *email, bool admin) {
+   App &app = ctx.app;
+   if (!valid_localpart(localpart))
+      throw MatrixError(400, "M_INVALID_USERNAME", "User ID can only contain characters a-z, 0-9, or '=_-./+'");
+   const std::string user_id = "@" + localpart + ":" + app.config().server_name;
+   const auto spam = app.modules().check_registration_for_spam(ctx.call, email, localpart, ctx.request_info(),
+                                                               std::nullopt);
+   app.check(spam, "check_registration_for_spam");
+   if (spam.answer == MODKIT_REGISTRATION_DENY)
+      throw module_refusal(spam, 403, "M_FORBIDDEN", "Registration has been disabled (module '" + spam.module + "')");
+   User user;
+   user.user_id = user_id;
+   user.localpart = localpart;
+   user.password = password;
+   user.display_name = display_name;
+   user.shadow_banned = spam.answer == MODKIT_REGISTRATION_SHADOW_BAN;
+   user.admin = admin;
+   {
+      std::lock_guard<std::mutex> lock(app.state().mutex);
+      if (app.state().users.count(user_id)) throw MatrixError(400, "M_USER_IN_USE", "User ID already taken.");
+      app.state().users[user_id] = user;
+      app.state().index_user(user);
+   }
+   if (user.shadow_banned) ctx.trace.note(user_id + " is registered shadow-banned");
+   app.check(app.modules().on_user_registration(ctx.call, user_id), "on_user_registration");
+   return user_id;
 }
 
 void set_display_name(Ctx &ctx, const std::string &user_id, const std::string &name, bool by_admin) {

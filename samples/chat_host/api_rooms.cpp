@@ -68,6 +68,7 @@ std::string member_name(App &app, const std::string &user_id) {
 
 // The three invite rate limiters, each with the modules' override for the inviter.
 void ratelimit_invite(Ctx &ctx, const std::string &room_id, const std::string &invitee) {
+   if (!ctx.ratelimited) return;
    App &app = ctx.app;
    const HostConfig &c = app.config();
    const struct {

@@ -21,5 +21,7 @@ bool json_too_deep(std::string_view text, size_t max_depth);
 // not JSON at all (which includes strings that are not valid UTF-8 or hold a lone surrogate).
 // An empty body is {}.
 nlohmann::json parse_json_body(std::string_view text, const Limits &limits);
+// Any JSON value within the same bounds (size, depth, valid JSON); "" is not JSON here.
+nlohmann::json parse_bounded_json(std::string_view text, const Limits &limits);
 
 } // namespace chat

@@ -94,14 +94,18 @@ bool Router::is_builtin(const std::string &path) {
    return false;
 }
 
-Response Router::handle(const Request &request) {
+Response Router::handle(const Request &request) { return serve(request, nullptr); }
+
+Response Router::act(const std::string &user_id, const Request &request) { return serve(request, &user_id); }
+
+Response Router::serve(const Request &request, const std::string *acting_as) {
    Ctx ctx(app_, request);
    ctx.call.request_id = app_.next_request_id();
    ctx.call.trace = &ctx.trace;
    Response response;
    try {
       check_request_text(request);
-      response = dispatch(request, ctx);
+      response = dispatch(request, ctx, acting_as);
    } catch (const MatrixError &e) {
       response = error_response(e.status(), e.errcode(), e.what(), e.extra());
    } catch (const json::exception &e) {
@@ -119,7 +123,34 @@ Response Router::handle(const Request &request) {
    return response;
 }
 
-Response Router::dispatch(const Request &request, Ctx &ctx) {
+void Router::authenticate(const Request &request, const std::string &token, Ctx &ctx) {
+   State &state = app_.state();
+   std::lock_guard<std::mutex> lock(state.mutex);
+   auto device = state.tokens.find(token);
+   if (device == state.tokens.end()) return;
+   ctx.user_id = device->second.user_id;
+   ctx.device_id = device->second.device_id;
+   ctx.access_token = token;
+   auto user = state.users.find(ctx.user_id);
+   // Only the account's flag: a name listed in the config's admins is reserved for the operator
+   // (api_account.cpp), never made an admin by whoever registers it first.
+   ctx.is_admin = user != state.users.end() && user->second.admin;
+   auto ua = request.headers.find("user-agent");
+   state.record_client(ctx.user_id, request.remote_addr, ua == request.headers.end() ? "" : ua->second, now_ms());
+}
+
+void Router::act_as(const std::string &user_id, Ctx &ctx) {
+   State &state = app_.state();
+   std::lock_guard<std::mutex> lock(state.mutex);
+   auto user = state.users.find(user_id);
+   if (user == state.users.end()) throw MatrixError(404, "M_NOT_FOUND", "Unknown user " + user_id);
+   if (user->second.deactivated) throw MatrixError(403, "M_USER_DEACTIVATED", "User " + user_id + " is deactivated");
+   ctx.user_id = user_id;
+   ctx.is_admin = user->second.admin;
+   ctx.ratelimited = false;
+}
+
+Response Router::dispatch(const Request &request, Ctx &ctx, const std::string *acting_as) {
    if (request.method == "OPTIONS") {
       Response r = json_response(json::object());
       r.headers = {{"access-control-allow-methods", "GET, POST, PUT, DELETE, OPTIONS"},
@@ -139,6 +170,13 @@ Response Router::dispatch(const Request &request, Ctx &ctx) {
    }
    // Before anything is looked up, stored or handed to a module.
    check_path_params(ctx.params, app_.config().limits);
+   if (acting_as) {
+      if (!found) throw MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request");
+      act_as(*acting_as, ctx);
+      if ((found->access == Access::admin || found->access == Access::metrics) && !ctx.is_admin)
+         throw MatrixError(403, "M_FORBIDDEN", "You are not a server admin");
+      return found->handler(ctx);
+   }
    if (found && (found->access == Access::admin || found->access == Access::metrics) &&
        !app_.config().admin_listen.empty() && !request.admin_listener)
       found = nullptr, path_known = false; // served on the loopback admin listener only
@@ -148,20 +186,7 @@ Response Router::dispatch(const Request &request, Ctx &ctx) {
    auto auth = request.headers.find("authorization");
    if (auth != request.headers.end() && auth->second.compare(0, 7, "Bearer ") == 0) token = auth->second.substr(7);
    else if (auto q = request.query.find("access_token"); q != request.query.end()) token = q->second;
-   if (token) {
-      State &state = app_.state();
-      std::lock_guard<std::mutex> lock(state.mutex);
-      auto device = state.tokens.find(*token);
-      if (device != state.tokens.end()) {
-         ctx.user_id = device->second.user_id;
-         ctx.device_id = device->second.device_id;
-         ctx.access_token = *token;
-         auto user = state.users.find(ctx.user_id);
-         // Only the account's flag: a name listed in the config's admins is reserved for the operator
-         // (api_account.cpp), never made an admin by whoever registers it first.
-         ctx.is_admin = user != state.users.end() && user->second.admin;
-      }
-   }
+   if (token) authenticate(request, *token, ctx);
 
    if (!found) {
       if (path_known) throw MatrixError(405, "M_UNRECOGNIZED", "Method not allowed for this endpoint.");

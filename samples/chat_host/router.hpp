@@ -47,6 +47,7 @@ struct Ctx {
    std::string user_id;                       // the requester, when authenticated
    std::string device_id, access_token;
    bool is_admin = false;
+   bool ratelimited = true; // false for a module's action (Synapse's module API skips the limits)
    CallContext call;
    Trace trace;
 
@@ -73,11 +74,20 @@ class Router {
 public:
    explicit Router(App &app);
    Response handle(const Request &request);
+   // A module acting as the local user user_id (the homeserver API): the route's handler runs as
+   // for a request by that user with a valid token, without is_user_expired (Synapse's module
+   // actions skip it) and never reaching module web resources. 403 for a deactivated user,
+   // 404 for an unknown one.
+   Response act(const std::string &user_id, const Request &request);
    // True when path is a built-in endpoint (any method); modules may not register it.
    static bool is_builtin(const std::string &path);
 
 private:
-   Response dispatch(const Request &request, Ctx &ctx);
+   Response serve(const Request &request, const std::string *acting_as);
+   Response dispatch(const Request &request, Ctx &ctx, const std::string *acting_as);
+   // Who the token names, and where their client connects from (get_user_ip_and_agents).
+   void authenticate(const Request &request, const std::string &token, Ctx &ctx);
+   void act_as(const std::string &user_id, Ctx &ctx);
    App &app_;
 };
 

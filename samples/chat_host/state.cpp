@@ -43,6 +43,16 @@ std::string State::new_id(char sigil) {
    }
 }
 
+void State::record_client(const std::string &user_id, const std::string &ip, const std::string &user_agent,
+                          int64_t now) {
+   auto &seen = clients[user_id];
+   seen[{ip, user_agent}] = now;
+   if (seen.size() <= max_clients_per_user) return;
+   auto oldest = std::min_element(seen.begin(), seen.end(),
+                                  [](const auto &a, const auto &b) { return a.second < b.second; });
+   seen.erase(oldest);
+}
+
 bool State::is_local(const std::string &user_id) const { return server_of(user_id) == server_name_; }
 
 std::optional<std::string> State::membership(const std::string &room_id, const std::string &user_id) const {

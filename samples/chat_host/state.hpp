@@ -119,6 +119,11 @@ public:
    std::map<std::string, std::string> txn_events;             // "token|room|txn" -> event ID
    std::map<std::string, std::string> directory;              // user ID -> lower-case search text
    std::map<std::string, std::vector<std::pair<int64_t, uint64_t>>> upload_history; // (ts, bytes)
+   // user ID -> (ip, user agent) -> last seen (ms): get_user_ip_and_agents. At most
+   // max_clients_per_user pairs per user; the least recently seen goes first.
+   std::map<std::string, std::map<std::pair<std::string, std::string>, int64_t>> clients;
+   static constexpr size_t max_clients_per_user = 64;
+   void record_client(const std::string &user_id, const std::string &ip, const std::string &user_agent, int64_t now);
 
    uint64_t next_stream() { return ++stream_; }
    uint64_t stream() const { return stream_; }
