@@ -1,5 +1,7 @@
 # ModkitInstall.cmake - `cmake --install` layout and the package consumers find:
 #   include/modkit/...                       ABI, SDK and loader headers
+#   include/chat_host/...                    the chat host's extensions, for modules built
+#                                            against it (component chat_host_development)
 #   lib/libmodkit-loader.so*                 the loader (when built)
 #   bin/modkit                               the CLI (when built)
 #   lib/cmake/modkit/modkitConfig.cmake      + version file, targets, ModkitAddModule.cmake,
@@ -23,6 +25,11 @@ endif()
 install(DIRECTORY ${_modkit_header_dirs}
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         COMPONENT modkit_development
+        FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
+# Whether or not the chat host itself is built: a module for it needs only these.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/samples/chat_host/include/
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        COMPONENT chat_host_development
         FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
 
 # ---- targets, one export set ----

@@ -17,7 +17,7 @@ namespace {
 const std::set<std::string> host_unsigned_keys = {"age", "transaction_id", "prev_content", "replaces_state",
                                                   "redacted_because", "invite_room_state", "membership"};
 
-ModuleHost::Options module_options(const HostConfig &config, const App::LogSink &log) {
+ModuleHost::Options module_options(const HostConfig &config, const App::LogSink &log, HomeserverHost &homeserver) {
    ModuleHost::Options o;
    o.modkit_config = config.modkit;
    o.base_dir = config.base_dir;
@@ -25,6 +25,12 @@ ModuleHost::Options module_options(const HostConfig &config, const App::LogSink 
    o.is_builtin_path = &Router::is_builtin;
    o.log = log;
    o.call_timeout_ms = config.module_call_timeout_ms;
+   o.extension = [&homeserver](const std::string &id) -> const void * {
+      return id == CHAT_HOMESERVER_ID ? homeserver.api() : nullptr;
+   };
+   // An action under way waits for at most a few module calls; past this it is not told.
+   const uint64_t wait_ms = 2 * config.module_call_timeout_ms;
+   o.module_stopping = [&homeserver, wait_ms](modkit_host *host) { homeserver.module_stopping(host, wait_ms); };
    return o;
 }
 
@@ -48,8 +54,13 @@ bool RateLimiter::allow(const std::string &key, double per_second, int64_t burst
 
 App::App(HostConfig config, LogSink log)
    : config_(std::move(config)), log_(std::move(log)), state_(config_.server_name), router_(*this) {
-   modules_ = std::make_unique<ModuleHost>(module_options(config_, log_), metrics_);
+   homeserver_ = std::make_unique<HomeserverHost>(*this);
+   modules_ = std::make_unique<ModuleHost>(module_options(config_, log_, *homeserver_), metrics_);
+   // Actions queued by the modules' init start now that the server is whole.
+   homeserver_->start(std::max<size_t>(2, config_.limits.worker_threads / 2));
 }
+
+App::~App() { homeserver_->shutdown(); }
 
 std::string App::next_request_id() { return fmt::format("req-{}", ++requests_); }
 

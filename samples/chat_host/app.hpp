@@ -2,6 +2,7 @@
 // several API areas share (sending an event, serving events, rate limiting, presence routing).
 #pragma once
 
+#include "homeserver_host.hpp"
 #include "host_config.hpp"
 #include "metrics.hpp"
 #include "module_host.hpp"
@@ -36,11 +37,14 @@ public:
    using LogSink = std::function<void(modkit_log_level, const std::string &module, const std::string &line)>;
    // Loads the modules; throws StartupError or ConfigError with every problem.
    App(HostConfig config, LogSink log = {});
+   // Stops the homeserver's workers (cancelling what is queued) before the modules are unloaded.
+   ~App();
 
    const HostConfig &config() const { return config_; }
    State &state() { return state_; }
    Metrics &metrics() { return metrics_; }
    ModuleHost &modules() { return *modules_; }
+   HomeserverHost &homeserver() { return *homeserver_; }
    Router &router() { return router_; }
    RateLimiter &ratelimiter() { return ratelimiter_; }
    std::string next_request_id();
@@ -78,6 +82,7 @@ private:
    LogSink log_;
    State state_;
    Metrics metrics_;
+   std::unique_ptr<HomeserverHost> homeserver_; // before modules_: a module's init may reach it
    std::unique_ptr<ModuleHost> modules_;
    Router router_;
    RateLimiter ratelimiter_;

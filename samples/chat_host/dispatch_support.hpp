@@ -5,6 +5,7 @@
 // callbacks_*.cpp files and module_host.cpp.
 #pragma once
 
+#include "call_frames.hpp"
 #include "module_host.hpp"
 
 #include <algorithm>
@@ -149,7 +150,7 @@ public:
       return [this, invoke](const modkit_loader_entry &e, auto *...out) -> modkit_status {
          const uint64_t started = modkit_loader_metrics_begin(guard_->reader());
          const size_t at = begin(e);
-         const modkit_status status = end(at, e, invoke(e, out...), out...);
+         const modkit_status status = end(at, e, invoke_in_frame(e, [&] { return invoke(e, out...); }), out...);
          modkit_loader_metrics_end(guard_->reader(), &e, status, started);
          return status;
       };
@@ -160,7 +161,7 @@ public:
    auto wrap_async(F invoke) {
       return [this, invoke](const modkit_loader_entry &e, modkit_call *call, auto *...out) -> modkit_status {
          const size_t at = begin(e);
-         return end(at, e, invoke(e, call, out...), out...);
+         return end(at, e, invoke_in_frame(e, [&] { return invoke(e, call, out...); }), out...);
       };
    }
 
@@ -429,6 +430,13 @@ private:
    }
 
    // A module's call begins: the module waited for before it completed without deciding.
+   // The module's synchronous call, with its frame on this thread (call_frames.hpp). Both
+   // strings outlive the frame: the host's name table and this scope.
+   template <class F>
+   modkit_status invoke_in_frame(const modkit_loader_entry &e, F call) {
+      const ModuleFrame frame(host_.module_name(e.module_index), run_.callback);
+      return call();
+   }
    size_t begin(const modkit_loader_entry &e) {
       settle(continued_);
       signal_->calling_module(e.module_index);

@@ -29,12 +29,36 @@ const std::set<std::string> known_keys = {"server_name",
                                           "admin_registration_token",
                                           "admin_listen",
                                           "limits",
-                                          "module_call_timeout_ms"};
+                                          "module_call_timeout_ms",
+                                          "email"};
 
 // An integer >= 0 (JSON text gives unsigned numbers; JSON built in code may give signed ones).
 bool natural(const nlohmann::json &v) { return v.is_number_integer() && v.get<int64_t>() >= 0; }
 
 bool loopback(const std::string &host) { return host == "127.0.0.1" || host == "::1" || host == "[::1]" || host == "localhost"; }
+
+// "email": {"smtp_url": "smtp://HOST:PORT" or "smtps://...", "from": "...", "timeout_ms": n}.
+void parse_email(const nlohmann::json &config, MailConfig &out,
+                 const std::function<void(const std::string &, const std::string &)> &fail) {
+   if (!config.is_object())
+      return fail("/email", "expected {\"smtp_url\": \"smtp://127.0.0.1:25\", \"from\": \"noreply@example.org\"}");
+   for (const auto &[key, value] : config.items())
+      if (key != "smtp_url" && key != "from" && key != "timeout_ms") fail("/email/" + key, "unknown setting");
+   const auto url = config.value("smtp_url", nlohmann::json());
+   if (!url.is_string() || (url.get<std::string>().rfind("smtp://", 0) != 0 && url.get<std::string>().rfind("smtps://", 0) != 0))
+      fail("/email/smtp_url", "expected an smtp:// or smtps:// URL, got " + url.dump());
+   else out.smtp_url = url.get<std::string>();
+   const auto from = config.value("from", nlohmann::json());
+   if (!from.is_string() || from.get<std::string>().find('@') == std::string::npos ||
+       from.get<std::string>().find_first_of("\r\n") != std::string::npos)
+      fail("/email/from", "expected a mail address on one line, such as \"Chat <noreply@example.org>\", got " + from.dump());
+   else out.from = from.get<std::string>();
+   if (config.contains("timeout_ms")) {
+      const auto &t = config["timeout_ms"];
+      if (natural(t) && t.get<uint64_t>() > 0 && t.get<uint64_t>() <= 600000) out.timeout_ms = t.get<uint64_t>();
+      else fail("/email/timeout_ms", "expected a positive integer of milliseconds, at most 600000, got " + t.dump());
+   }
+}
 
 // "limits": {name: positive integer}; every name is a field of Limits.
 void parse_limits(const nlohmann::json &config, Limits &out, const std::function<void(const std::string &, const std::string &)> &fail) {
@@ -173,6 +197,7 @@ HostConfig parse_host_config(const nlohmann::json &config, const std::string &ba
          else *into = {l["per_second"].get<double>(), l["burst_count"].get<int64_t>()};
       }
    }
+   if (config.contains("email")) parse_email(config["email"], out.email, fail);
    if (!config.contains("modkit")) fail("/modkit", "missing: the loader's config (module_path and modules)");
    else if (!config["modkit"].is_object()) fail("/modkit", "expected an object with module_path and modules");
    else out.modkit = config["modkit"];

@@ -24,6 +24,14 @@ struct RateLimitConfig {
    int64_t burst_count = 0;
 };
 
+// Where send_mail goes (homeserver.h): "email": {"smtp_url": "smtp://127.0.0.1:2525",
+// "from": "Chat <noreply@example.org>", "timeout_ms": 10000}. smtp_url empty: no mail.
+struct MailConfig {
+   std::string smtp_url;   // smtp:// or smtps://, host and port
+   std::string from;       // the From header; its address (inside <> if any) is the envelope sender
+   uint64_t timeout_ms = 10000;
+};
+
 struct HostConfig {
    std::string server_name = "example.org";
    std::string listen = "127.0.0.1:8008";
@@ -47,6 +55,7 @@ struct HostConfig {
    RateLimitConfig rc_invites_per_room{0.3, 10};
    RateLimitConfig rc_invites_per_user{0.003, 5};
    RateLimitConfig rc_invites_per_issuer{0.3, 10};
+   MailConfig email;
 };
 
 // Every problem found in a config, each with its JSON pointer.

@@ -65,8 +65,11 @@ ModuleHost::ModuleHost(Options options, Metrics &metrics)
       log(level, module ? module : "", text);
    };
    lo.get_extension = [this](const char *id) -> const void * {
-      return std::string(id) == CHAT_HOST_CACHE_STATS_ID ? &cache_stats_ : nullptr;
+      const std::string wanted(id);
+      if (wanted == CHAT_HOST_CACHE_STATS_ID) return &cache_stats_;
+      return options_.extension ? options_.extension(wanted) : nullptr;
    };
+   if (options_.module_stopping) lo.module_stopping = options_.module_stopping;
    loader_ = std::make_unique<modkit::Loader>(std::move(lo));
    metrics_.attach(loader_->get());
 

@@ -116,6 +116,10 @@ public:
       // How long one dispatch of a callback may wait for modules that suspended (the host
       // config's module_call_timeout_ms); then the slot's exception policy applies.
       uint64_t call_timeout_ms = 10000;
+      // The host's own extensions besides cache stats (chat.homeserver/1), and what stops a
+      // module instance's work in them before its deinit (the loader's module_stopping).
+      std::function<const void *(const std::string &id)> extension;
+      std::function<void(modkit_host *)> module_stopping;
    };
 
    // Loads every module and enforces the category rules; throws StartupError listing every

@@ -23,6 +23,12 @@ mkdir -p "$work/modules"
 "$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror $cflags -o "$work/spam_host" \
    "$here/../common/spam_host.c" $libs -Wl,-rpath,"$loader_dir"
 
+# The chat host's extension headers come with the package: a C module for it needs nothing else.
+printf '#include <chat_host/cache_stats.h>\n#include <chat_host/homeserver.h>\nint main(void) { return sizeof(chat_homeserver_api) == 0; }\n' \
+   >"$work/chat_host_headers.c"
+# shellcheck disable=SC2086
+"$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror $cflags -fsyntax-only "$work/chat_host_headers.c"
+
 "$cmake" -DMODULE="$work/modules/c_word_filter.so" -DNM=nm -DREADELF=readelf \
    -P "$here/../../sdk/check_module_hygiene.cmake"
 
