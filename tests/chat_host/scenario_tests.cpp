@@ -73,3 +73,18 @@ TEST_CASE("malformed scenarios are refused with the step at fault") {
    CHECK(refused(json::array({{{"path", "/x"}, {"as", "@ghost:example.org"}}})) ==
          "step 1: no access token for @ghost:example.org (register or log in earlier in the scenario)");
 }
+
+TEST_CASE("saved values may be expected in a response body") {
+   Host host({probe("chat_a", "a")});
+   json s = steps();
+   s.erase(s.begin() + 3, s.end()); // no messages
+   s.push_back({{"method", "GET"}, {"path", "/_matrix/client/v3/joined_rooms"}, {"as", "@alice:example.org"},
+                {"expect", {{"body", {{"joined_rooms", {"${room}"}}}}}}});
+   s.push_back({{"method", "GET"}, {"path", "/_matrix/client/v3/joined_rooms"}, {"as", "@alice:example.org"},
+                {"expect", {{"body", {{"joined_rooms", {"!other:example.org"}}}}}}});
+   std::ostringstream out;
+   const auto result = chat::run_scenario(*host.app, s, out);
+   CHECK(result.expectations == 2);
+   CHECK(result.failures == 1);
+   CHECK(out.str().find("expected body containing {\"joined_rooms\":[\"!other:example.org\"]}") != std::string::npos);
+}
