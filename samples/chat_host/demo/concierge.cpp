@@ -50,14 +50,16 @@ public:
       if (!hs_.is_mine(config_.bot))
          throw modkit::ConfigError(fmt::format("{} is not a user of {}", config_.bot, hs_.server_name()), "/bot");
       modkit::ThirdPartyRulesCallbacks rules;
-      rules.on_new_event = [this](const modkit::Event &event, const modkit::StateMap &) -> modkit::task<void> {
+      rules.on_new_event = [this](const modkit::Event &event, const modkit::StateMap &state) -> modkit::task<void> {
          if (event.type() != "m.room.member" || !event.state_key()) co_return;
          // Copied before the first co_await: the coroutine outlives nothing it does not own.
          const std::string room(event.room_id()), target(*event.state_key());
          const std::string membership = event.content().value("membership", "");
+         // The room's state after the event says whether the bot is in: no action needed to know.
+         const bool bot_joined = state.content("m.room.member", config_.bot).value("membership", "") == "join";
          try {
             if (membership == "invite" && target == config_.bot) co_await accept(room);
-            else if (membership == "join" && target != config_.bot) co_await welcome(room, target);
+            else if (membership == "join" && target != config_.bot && bot_joined) co_await welcome(room, target);
          } catch (const modkit::Error &e) {
             // A refused action is the bot's problem, not the event's: logged, nothing else.
             log_.warning("concierge in {}: {}", room, e.what());
@@ -84,12 +86,8 @@ private:
       log_.info("concierge joined {}", room);
    }
 
-   // Greets user_id by display name, in rooms the bot has joined.
+   // Greets user_id by display name.
    modkit::task<void> welcome(std::string room, std::string user_id) {
-      const nlohmann::json filter = nlohmann::json::array({nlohmann::json::array({"m.room.member", config_.bot})});
-      const nlohmann::json state = co_await hs_.get_room_state(room, filter);
-      const nlohmann::json &events = state["events"];
-      if (events.empty() || events[0]["content"].value("membership", "") != "join") co_return;
       const nlohmann::json profile = co_await hs_.get_profile_for_user(user_id);
       const std::string name = profile["displayname"].is_string() ? profile["displayname"].get<std::string>() : user_id;
       const nlohmann::json message = text_message(room, config_.bot, fmt::format(fmt::runtime(config_.welcome), name));
