@@ -3,76 +3,38 @@
 // expected outputs, against the port (samples/synapse/user_restrictions). The original's
 // create_module (parse_config, then the module with a mocked ModuleApi) is the module's
 // descriptor driven with the FakeHost.
-#include "fake_host.hpp"
-#include "module_library.hpp"
+#include "spam_port.hpp"
 
-#include <modkit/categories/spam_checker.h>
-
-#include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
-
-#include <memory>
-#include <stdexcept>
 #include <string>
 
 using nlohmann::json;
+using port::ConfigError;
 
 namespace {
-
-// The original's ConfigError.
-struct ConfigError : std::runtime_error {
-   using std::runtime_error::runtime_error;
-};
 
 // One module instance, with the original's two callbacks as the tests call them.
 class Module {
 public:
-   explicit Module(const json &config) : library_(MODKIT_PORT_USER_RESTRICTIONS) {
-      const modkit_module *module = library_.descriptor();
-      const ParseResult parsed = ::parse_config(module, host_, config.dump());
-      if (parsed.status != MODKIT_OK)
-         throw ConfigError(parsed.errors.empty() ? "no message" : parsed.errors[0].message);
-      instance_ = std::make_unique<ModuleInstance>(module, host_, parsed.output);
-      REQUIRE(instance_->status() == MODKIT_OK);
-      const Registration *r = host_.find_registration(MODKIT_SPAM_CHECKER_ID);
-      REQUIRE(r != nullptr);
-      callbacks_ = r->as<modkit_spam_checker_callbacks>();
-      user_data_ = r->user_data;
-   }
-   static std::string parse_config(const json &config) {
-      ModuleLibrary library(MODKIT_PORT_USER_RESTRICTIONS);
-      FakeHost host;
-      const ParseResult parsed = ::parse_config(library.descriptor(), host, config.dump());
-      REQUIRE(parsed.status == MODKIT_OK);
-      return parsed.output;
-   }
+   explicit Module(const json &config) : port_(MODKIT_PORT_USER_RESTRICTIONS, config) {}
 
    bool callback_user_may_invite(const std::string &inviter, const std::string &invitee, const std::string &room) {
       modkit_call call;
       modkit_spam_result result = -1;
-      REQUIRE(callbacks_.user_may_invite(user_data_, &call, str(inviter), str(invitee), str(room), &result) == MODKIT_OK);
-      return answer(result);
+      REQUIRE(port_.callbacks().user_may_invite(port_.user_data(), &call, str(inviter), str(invitee), str(room),
+                                                &result) == MODKIT_OK);
+      return port::SpamPort::allowed(result);
    }
    bool callback_user_may_create_room(const std::string &user) {
       modkit_call call;
       modkit_spam_result result = -1;
       const std::string config = "{}";
-      REQUIRE(callbacks_.user_may_create_room(user_data_, &call, str(user), str(config), &result) == MODKIT_OK);
-      return answer(result);
+      REQUIRE(port_.callbacks().user_may_create_room(port_.user_data(), &call, str(user), str(config), &result) ==
+              MODKIT_OK);
+      return port::SpamPort::allowed(result);
    }
 
 private:
-   // The original answers True (allowed) or False (M_FORBIDDEN).
-   static bool answer(modkit_spam_result result) {
-      REQUIRE((result == MODKIT_NOT_SPAM || result == MODKIT_SPAM_FORBIDDEN));
-      return result == MODKIT_NOT_SPAM;
-   }
-
-   ModuleLibrary library_;
-   FakeHost host_;
-   std::unique_ptr<ModuleInstance> instance_;
-   modkit_spam_checker_callbacks callbacks_{};
-   void *user_data_ = nullptr;
+   port::SpamPort port_;
 };
 
 Module create_module(const json &config) { return Module(config); }
@@ -96,11 +58,11 @@ TEST_CASE("test_config_error_exceptions") {
 
 TEST_CASE("test_config_correct") {
    // The parsed config, as the module hands it to its init: the same rules and defaults.
-   const json parsed = json::parse(Module::parse_config({{"rules",
+   const json parsed = port::parse(MODKIT_PORT_USER_RESTRICTIONS, {{"rules",
                                                           {{{"match", "@unprivileged[0-9]+:.*"},
                                                             {"allow", {"invite"}},
                                                             {"deny", {"create_room"}}}}},
-                                                         {"default_deny", {"invite", "create_room"}}}));
+                                                         {"default_deny", {"invite", "create_room"}}});
    CHECK(parsed == json{{"rules",
                          {{{"match", "@unprivileged[0-9]+:.*"}, {"allow", {"invite"}}, {"deny", {"create_room"}}}}},
                         {"default_deny", {"create_room", "invite"}}});
