@@ -90,7 +90,9 @@ void ratelimit_invite(Ctx &ctx, const std::string &room_id, const std::string &i
    }
 }
 
-void invite_user(Ctx &ctx, const std::string &room_id, const std::string &invitee) {
+// is_direct marks the invite as one to a direct chat (createRoom's is_direct), as clients and
+// modules read it from the invite's content.
+void invite_user(Ctx &ctx, const std::string &room_id, const std::string &invitee, bool is_direct = false) {
    App &app = ctx.app;
    if (!valid_user_id(invitee)) throw MatrixError(400, "M_INVALID_PARAM", "Invalid user ID " + invitee);
    require_joined(app, room_id, ctx.user_id);
@@ -108,7 +110,9 @@ void invite_user(Ctx &ctx, const std::string &room_id, const std::string &invite
       return;
    }
    refuse_spam(app.modules().user_may_invite(ctx.call, ctx.user_id, invitee, room_id), "Invite refused");
-   app.send_event(ctx, make_event(app, room_id, ctx.user_id, "m.room.member", {{"membership", "invite"}}, invitee),
+   json content = {{"membership", "invite"}};
+   if (is_direct) content["is_direct"] = true;
+   app.send_event(ctx, make_event(app, room_id, ctx.user_id, "m.room.member", std::move(content), invitee),
                   {false, true});
 }
 
@@ -215,9 +219,10 @@ Response create_room(Ctx &ctx) {
          room.aliases.insert(*alias);
       }
    }
+   const bool is_direct = config.value("is_direct", json(false)) == json(true);
    for (const auto &invitee : config.value("invite", json::array())) {
       if (!invitee.is_string()) throw MatrixError(400, "M_BAD_JSON", "invite must list user IDs");
-      invite_user(ctx, room_id, invitee.get<std::string>());
+      invite_user(ctx, room_id, invitee.get<std::string>(), is_direct);
    }
    json out = {{"room_id", room_id}};
    if (alias) out["room_alias"] = *alias;

@@ -384,6 +384,9 @@ modkit_status MODKIT_ABI send_mail(const chat_homeserver_api *self, modkit_host 
    });
 }
 
+// One process, the main one: Synapse's worker_name is None there.
+const char *MODKIT_ABI worker_name(const chat_homeserver_api *, modkit_host *) { return nullptr; }
+
 } // namespace
 
 void fill_homeserver_api(chat_homeserver_api &api) {
@@ -410,6 +413,7 @@ void fill_homeserver_api(chat_homeserver_api &api) {
    api.put_account_data = &put_account_data;
    api.send_local_online_presence_to = &send_local_online_presence_to;
    api.send_mail = &send_mail;
+   api.worker_name = &worker_name;
 }
 
 } // namespace chat

@@ -5,16 +5,20 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 namespace chat {
 
 namespace {
 
-const std::set<std::string> step_keys = {"comment", "method", "path", "as", "body", "headers", "query", "expect", "save"};
+const std::set<std::string> step_keys = {"comment", "method", "path", "as", "body", "headers", "query", "expect", "save",
+                                         "retry_ms"};
 
 const json &steps_of(const json &scenario) {
    if (scenario.is_array()) return scenario;
@@ -125,6 +129,10 @@ void validate_scenario(const json &scenario) {
          for (const auto &[name, value] : s[k].items())
             if (!value.is_string()) throw ScenarioError(fmt::format("step {}: {}.{} must be a string", n, k, name));
       }
+      if (s.contains("retry_ms") &&
+          (!s["retry_ms"].is_number_integer() || s["retry_ms"].get<int64_t>() < 1 || s["retry_ms"].get<int64_t>() > 60000 ||
+           !s.contains("expect")))
+         throw ScenarioError(fmt::format("step {}: \"retry_ms\" must be 1 to 60000, with an \"expect\" to wait for", n));
       if (s.contains("expect")) {
          const json &e = s["expect"];
          if (!e.is_object()) throw ScenarioError(fmt::format("step {}: \"expect\" must be an object", n));
@@ -195,9 +203,39 @@ ScenarioResult run_scenario(App &app, const json &scenario, std::ostream &out) {
       out << "\n[" << n << "] " << req.method << " " << req.path << (req.raw_query.empty() ? "" : "?" + req.raw_query)
           << (as.empty() ? "" : "  as " + as) << "\n";
       if (!req.body.empty()) out << "     body " << shorten(req.body) << "\n";
-      Response res = app.router().handle(req);
+      // What the response lacks of the step's expectation; empty when it holds.
+      auto unmet = [&](const Response &res, const json &body) {
+         std::vector<std::string> wrong;
+         if (!s.contains("expect")) return wrong;
+         const json &e = s["expect"];
+         if (e.contains("status") && e["status"].get<int>() != res.status)
+            wrong.push_back(fmt::format("status {}, got {}", e["status"].get<int>(), res.status));
+         if (e.contains("errcode") && (!body.is_object() || body.value("errcode", "") != e["errcode"].get<std::string>()))
+            wrong.push_back(fmt::format("errcode {}, got {}", e["errcode"].get<std::string>(),
+                                        body.is_object() ? body.value("errcode", "none") : "none"));
+         // Saved values may be expected too ("${room}"), as they may be sent.
+         const json want = e.contains("body") ? substitute_json(e["body"], vars, n) : json();
+         if (e.contains("body") && !contains_subset(body, want)) wrong.push_back("body containing " + shorten(want.dump()));
+         return wrong;
+      };
+      // retry_ms waits for what modules do in the background (a timer's join, a task's write):
+      // the request is repeated until its expectation holds or the time is up.
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(s.value("retry_ms", 0));
+      Response res;
+      json body;
+      std::vector<std::string> wrong;
+      for (int attempt = 1;; ++attempt) {
+         res = app.router().handle(req);
+         body = res.content_type.rfind("application/json", 0) == 0 ? json::parse(res.body, nullptr, false) : json();
+         wrong = unmet(res, body);
+         if (wrong.empty() || std::chrono::steady_clock::now() >= give_up) {
+            if (attempt > 1) out << "     (request sent " << attempt << " times, until its expectation "
+                                 << (wrong.empty() ? "held" : "timed out") << ")\n";
+            break;
+         }
+         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
       ++result.requests;
-      const json body = res.content_type.rfind("application/json", 0) == 0 ? json::parse(res.body, nullptr, false) : json();
       std::string summary = std::to_string(res.status);
       if (body.is_object() && body.contains("errcode"))
          summary += " " + body.value("errcode", "") + ": " + body.value("error", "");
@@ -224,18 +262,7 @@ ScenarioResult run_scenario(App &app, const json &scenario, std::ostream &out) {
          vars[name] = v.is_string() ? v.get<std::string>() : v.dump();
       }
       if (s.contains("expect")) {
-         const json &e = s["expect"];
          ++result.expectations;
-         std::vector<std::string> wrong;
-         if (e.contains("status") && e["status"].get<int>() != res.status)
-            wrong.push_back(fmt::format("status {}, got {}", e["status"].get<int>(), res.status));
-         if (e.contains("errcode") && (!body.is_object() || body.value("errcode", "") != e["errcode"].get<std::string>()))
-            wrong.push_back(fmt::format("errcode {}, got {}", e["errcode"].get<std::string>(),
-                                        body.is_object() ? body.value("errcode", "none") : "none"));
-         // Saved values may be expected too ("${room}"), as they may be sent.
-         const json want = e.contains("body") ? substitute_json(e["body"], vars, n) : json();
-         if (e.contains("body") && !contains_subset(body, want))
-            wrong.push_back("body containing " + shorten(want.dump()));
          if (!wrong.empty()) {
             ++result.failures;
             std::string list;

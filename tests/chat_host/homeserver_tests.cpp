@@ -28,6 +28,7 @@ json pairs(const char *type, const json &state_key) { return json::array({json::
 TEST_CASE("homeserver: identity answers at once") {
    World w;
    CHECK(hs_call(w.h, "server_name")["result"] == "example.org");
+   CHECK(hs_call(w.h, "worker_name")["result"].is_null()); // one process, the main one
    CHECK(hs_call(w.h, "is_mine", {{"id", "@alice:example.org"}})["result"] == true);
    CHECK(hs_call(w.h, "is_mine", {{"id", w.room}})["result"] == true);
    CHECK(hs_call(w.h, "is_mine", {{"id", "@alice:elsewhere.org"}})["result"] == false);

@@ -88,3 +88,36 @@ TEST_CASE("saved values may be expected in a response body") {
    CHECK(result.failures == 1);
    CHECK(out.str().find("expected body containing {\"joined_rooms\":[\"!other:example.org\"]}") != std::string::npos);
 }
+
+TEST_CASE("retry_ms repeats a request until its expectation holds, and reports one that never does") {
+   Host host({probe("chat_a", "a")});
+   json s = steps();
+   s.erase(s.begin() + 3, s.end());
+   // Holds at once: sent once, no note.
+   s.push_back({{"method", "GET"}, {"path", "/_matrix/client/v3/joined_rooms"}, {"as", "@alice:example.org"},
+                {"retry_ms", 5000}, {"expect", {{"body", {{"joined_rooms", {"${room}"}}}}}}});
+   // Never holds: repeated until the time is up, then a failure like any other.
+   s.push_back({{"method", "GET"}, {"path", "/_matrix/client/v3/joined_rooms"}, {"as", "@alice:example.org"},
+                {"retry_ms", 100}, {"expect", {{"body", {{"joined_rooms", {"!other:example.org"}}}}}}});
+   std::ostringstream out;
+   const auto result = chat::run_scenario(*host.app, s, out);
+   CHECK(result.requests == 4);
+   CHECK(result.failures == 1);
+   const std::string t = out.str();
+   CHECK(t.find("until its expectation held") == std::string::npos);
+   CHECK(t.find("times, until its expectation timed out)") != std::string::npos);
+
+   auto refused = [&](const json &scenario) {
+      try {
+         chat::validate_scenario(scenario);
+      } catch (const chat::ScenarioError &e) {
+         return std::string(e.what());
+      }
+      return std::string("accepted");
+   };
+   const std::string why = "step 1: \"retry_ms\" must be 1 to 60000, with an \"expect\" to wait for";
+   CHECK(refused(json::array({{{"path", "/x"}, {"retry_ms", 100}}})) == why);
+   CHECK(refused(json::array({{{"path", "/x"}, {"retry_ms", 0}, {"expect", {{"status", 200}}}}})) == why);
+   CHECK(refused(json::array({{{"path", "/x"}, {"retry_ms", "1s"}, {"expect", {{"status", 200}}}}})) == why);
+   CHECK(refused(json::array({{{"path", "/x"}, {"retry_ms", 100}, {"expect", {{"status", 200}}}}})) == "accepted");
+}

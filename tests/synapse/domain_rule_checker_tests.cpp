@@ -4,7 +4,8 @@
 // (server "source_one", a room that is new or not, published or not, known or not) is a
 // chat.homeserver/1 table handed to the module by the FakeHost; it answers after the callback
 // has suspended, as a host does.
-#include "spam_port.hpp"
+#include "mock_homeserver.hpp"
+#include "port.hpp"
 
 #include <chat_host/homeserver.h>
 
@@ -21,45 +22,28 @@ namespace {
 
 using port::ConfigError;
 
-// The original's MockModuleApi as the homeserver extension. Answers are queued and delivered
-// by deliver(), never inside the call that asked.
-class MockModuleApi {
+// The original's MockModuleApi as the homeserver extension.
+class MockModuleApi : public port::MockHomeserver {
 public:
    MockModuleApi(bool new_room, bool published, bool unknown_room)
       : new_room_(new_room), published_(published), unknown_room_(unknown_room) {
-      table_.api.struct_size = sizeof table_.api;
-      table_.api.server_name = [](const chat_homeserver_api *, modkit_host *) { return "source_one"; };
-      table_.api.get_room_state = [](const chat_homeserver_api *self, modkit_host *, modkit_str, modkit_str,
-                                     chat_homeserver_done_fn done, void *user_data) {
-         return of(self).answer(done, user_data, of(self).room_state());
+      api().server_name = [](const chat_homeserver_api *, modkit_host *) { return "source_one"; };
+      api().get_room_state = [](const chat_homeserver_api *self, modkit_host *, modkit_str, modkit_str,
+                                chat_homeserver_done_fn done, void *user_data) {
+         MockModuleApi &mock = of<MockModuleApi>(self);
+         // The chat host's answer for a room it has no state for is MODKIT_E_NOT_FOUND
+         // (Synapse's ModuleApi answers an empty state map): the port reads both as "not new".
+         if (mock.unknown_room_) return mock.fail(done, user_data, MODKIT_E_NOT_FOUND, "M_NOT_FOUND: Unknown room");
+         return mock.answer(done, user_data, mock.room_state());
       };
-      table_.api.room_is_in_public_room_list = [](const chat_homeserver_api *self, modkit_host *, modkit_str,
-                                                  chat_homeserver_done_fn done, void *user_data) {
-         return of(self).answer(done, user_data, json{{"public", of(self).published_}});
+      api().room_is_in_public_room_list = [](const chat_homeserver_api *self, modkit_host *, modkit_str,
+                                             chat_homeserver_done_fn done, void *user_data) {
+         return of<MockModuleApi>(self).answer(done, user_data, json{{"public", of<MockModuleApi>(self).published_}});
       };
-   }
-   const chat_homeserver_api *table() const { return &table_.api; }
-
-   // Runs the queued answers, and any their handlers queue, until none is left.
-   void deliver() {
-      while (!pending_.empty()) {
-         auto next = std::move(pending_.front());
-         pending_.pop_front();
-         next();
-      }
    }
 
 private:
-   struct Table {
-      chat_homeserver_api api{};
-      MockModuleApi *owner = nullptr;
-   };
-   static MockModuleApi &of(const chat_homeserver_api *self) { return *reinterpret_cast<const Table *>(self)->owner; }
-
-   // The chat host's answer for a room it has no state for is MODKIT_E_NOT_FOUND (Synapse's
-   // ModuleApi answers an empty state map): the port reads both as "not new".
-   std::optional<json> room_state() const {
-      if (unknown_room_) return std::nullopt;
+   json room_state() const {
       auto event = [](const char *type, const char *key, const char *sender, const char *membership) {
          json e = {{"type", type}, {"state_key", key}, {"sender", sender}, {"content", json::object()}};
          if (membership) e["content"]["membership"] = membership;
@@ -72,23 +56,7 @@ private:
       return json{{"events", events}};
    }
 
-   modkit_status answer(chat_homeserver_done_fn done, void *user_data, std::optional<json> result) {
-      pending_.push_back([done, user_data, result] {
-         if (!result) return done(user_data, MODKIT_E_NOT_FOUND, {nullptr, 0}, "M_NOT_FOUND: Unknown room");
-         const std::string text = result->dump();
-         done(user_data, MODKIT_OK, {text.data(), text.size()}, "");
-      });
-      return MODKIT_PENDING;
-   }
-
    bool new_room_, published_, unknown_room_;
-   Table table_;
-   std::deque<std::function<void()>> pending_;
-
-public:
-   MockModuleApi(const MockModuleApi &) = delete;
-   MockModuleApi &operator=(const MockModuleApi &) = delete;
-   void bind() { table_.owner = this; }
 };
 
 // create_module(config, new_room, published, unknown_room), with the checker's callbacks.
@@ -97,7 +65,6 @@ public:
    Checker(const json &config, bool new_room, bool published, bool unknown_room)
       : mock_(new_room, published, unknown_room),
         port_(MODKIT_PORT_DOMAIN_RULE_CHECKER, config, [this](FakeHost &host) {
-           mock_.bind();
            host.extensions[CHAT_HOMESERVER_ID] = mock_.table();
            host.module_name = "domain_rule_checker";
         }) {}

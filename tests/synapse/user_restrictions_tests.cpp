@@ -3,7 +3,7 @@
 // expected outputs, against the port (samples/synapse/user_restrictions). The original's
 // create_module (parse_config, then the module with a mocked ModuleApi) is the module's
 // descriptor driven with the FakeHost.
-#include "spam_port.hpp"
+#include "port.hpp"
 
 #include <string>
 

@@ -194,6 +194,15 @@ struct chat_homeserver_api {
    modkit_status(MODKIT_ABI *send_mail)(const chat_homeserver_api *self, modkit_host *host, modkit_str recipient, modkit_str subject,
                                         modkit_str html, modkit_str text, chat_homeserver_done_fn done,
                                         void *user_data);
+
+   // ---- added after send_mail: check struct_size before calling ----
+
+   // The name of this host process among the homeserver's workers (Synapse's
+   // ModuleApi.worker_name), or NULL on the main process. A module meant to run on one process
+   // only compares it with its config. The chat host is one process: always NULL. Owned by the
+   // host, valid until deinit. A table too short to hold it is the main process's.
+   // [thread-safe]
+   const char *(MODKIT_ABI *worker_name)(const chat_homeserver_api *self, modkit_host *host);
 };
 
 MODKIT_EXTERN_C_END

@@ -46,6 +46,13 @@ public:
    // ---- identity ----
    std::string_view server_name() const { return table_->server_name(table_, context_.host); }
    bool is_mine(std::string_view id) const { return table_->is_mine(table_, context_.host, str(id)); }
+   // nullopt on the main process, and from a host whose table predates worker_name.
+   std::optional<std::string_view> worker_name() const {
+      if (table_->struct_size < offsetof(chat_homeserver_api, worker_name) + sizeof(chat_homeserver_api::worker_name))
+         return std::nullopt;
+      const char *name = table_->worker_name(table_, context_.host);
+      return name ? std::optional<std::string_view>(name) : std::nullopt;
+   }
    std::string get_qualified_user_id(std::string_view localpart) const {
       std::string out(localpart.size() + server_name().size() + 2, '\0');
       size_t size = 0;

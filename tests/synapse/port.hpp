@@ -1,6 +1,6 @@
-// spam_port.hpp - a ported spam-checker module created as its original's tests create it
-// (parse_config, then the module with a mocked ModuleApi): the module's descriptor driven with
-// the SDK suite's FakeHost. A refused config is the original's ConfigError.
+// port.hpp - a ported module created as its original's tests create it (parse_config, then the
+// module with a mocked ModuleApi): the module's descriptor driven with the SDK suite's FakeHost.
+// A refused config is the original's ConfigError.
 #pragma once
 
 #include "fake_host.hpp"
@@ -32,10 +32,12 @@ inline nlohmann::json parse(const char *module_path, const nlohmann::json &confi
    return nlohmann::json::parse(parsed.output);
 }
 
-class SpamPort {
+// The module, initialised; its registrations are the FakeHost's.
+class Port {
 public:
-   // prepare sets up the host (extensions, the module's name) before the module sees it.
-   SpamPort(const char *module_path, const nlohmann::json &config, const std::function<void(FakeHost &)> &prepare = {})
+   // prepare sets up the host (categories, extensions, the module's name) before the module
+   // sees it.
+   Port(const char *module_path, const nlohmann::json &config, const std::function<void(FakeHost &)> &prepare = {})
       : library_(module_path) {
       if (prepare) prepare(host_);
       const modkit_module *module = library_.descriptor();
@@ -43,7 +45,24 @@ public:
       if (parsed.status != MODKIT_OK) throw ConfigError(parsed.errors.empty() ? "" : parsed.errors[0].message);
       instance_ = std::make_unique<ModuleInstance>(module, host_, parsed.output);
       REQUIRE(instance_->status() == MODKIT_OK);
-      const Registration *r = host_.find_registration(MODKIT_SPAM_CHECKER_ID);
+   }
+
+   FakeHost &host() { return host_; }
+   // What the module registered for category, or null.
+   const Registration *registration(const std::string &category) const { return host_.find_registration(category); }
+
+private:
+   ModuleLibrary library_;
+   FakeHost host_;
+   std::unique_ptr<ModuleInstance> instance_;
+};
+
+// A spam checker's port, with its callbacks.
+class SpamPort : public Port {
+public:
+   SpamPort(const char *module_path, const nlohmann::json &config, const std::function<void(FakeHost &)> &prepare = {})
+      : Port(module_path, config, prepare) {
+      const Registration *r = registration(MODKIT_SPAM_CHECKER_ID);
       REQUIRE(r != nullptr);
       callbacks_ = r->as<modkit_spam_checker_callbacks>();
       user_data_ = r->user_data;
@@ -59,9 +78,6 @@ public:
    }
 
 private:
-   ModuleLibrary library_;
-   FakeHost host_;
-   std::unique_ptr<ModuleInstance> instance_;
    modkit_spam_checker_callbacks callbacks_{};
    void *user_data_ = nullptr;
 };
