@@ -503,11 +503,29 @@ TEST_CASE("tasks await tasks, and a Completion awaited after resolution does not
    }
 }
 
+// Callbacks registered as a password auth provider on a harness's host; the Api lives as long
+// as the registration uses it.
+struct AuthProvider {
+   std::unique_ptr<modkit::Api> api;
+   modkit_password_auth_provider_callbacks c{};
+   void *user_data = nullptr;
+};
+
+AuthProvider register_auth(Harness &h, modkit::PasswordAuthProviderCallbacks callbacks) {
+   h.host.categories.insert(MODKIT_PASSWORD_AUTH_PROVIDER_ID);
+   AuthProvider p;
+   p.api = std::make_unique<modkit::Api>(
+      modkit::detail::HostContext{h.host.api(), h.host.host(), "harness", "modkit.password_auth_provider"});
+   p.api->register_password_auth_provider_callbacks(std::move(callbacks));
+   const Registration *r = h.host.find_registration(MODKIT_PASSWORD_AUTH_PROVIDER_ID);
+   REQUIRE(r != nullptr);
+   p.c = r->as<modkit_password_auth_provider_callbacks>();
+   p.user_data = r->user_data;
+   return p;
+}
+
 TEST_CASE("a coroutine slot with a writer fills its buffer output when it completes") {
    Harness h;
-   h.host.categories.insert(MODKIT_PASSWORD_AUTH_PROVIDER_ID);
-   modkit::Api api(modkit::detail::HostContext{h.host.api(), h.host.host(), "harness",
-                                               "modkit.password_auth_provider"});
    modkit::Completion<bool> directory;
    modkit::PasswordAuthProviderCallbacks callbacks;
    callbacks.check_3pid_auth = [&](std::string_view medium, std::string_view address,
@@ -516,20 +534,54 @@ TEST_CASE("a coroutine slot with a writer fills its buffer output when it comple
       if (!known || medium != "email" || password != "hunter2") co_return std::nullopt;
       co_return "@" + std::string(address.substr(0, address.find('@'))) + ":example.org";
    };
-   api.register_password_auth_provider_callbacks(std::move(callbacks));
-   const Registration *r = h.host.find_registration(MODKIT_PASSWORD_AUTH_PROVIDER_ID);
-   REQUIRE(r != nullptr);
-   const auto c = r->as<modkit_password_auth_provider_callbacks>();
+   const AuthProvider provider = register_auth(h, std::move(callbacks));
+   const auto &c = provider.c;
+   void *user_data = provider.user_data;
 
    std::string medium = "email", address = "ada@example.org", password = "hunter2";
    modkit_auth_result result = MODKIT_AUTH_NO_OPINION;
    modkit_buffer user_id;
    h.call.arm();
-   REQUIRE(h.call.returned(c.check_3pid_auth(r->user_data, &h.call, str(medium), str(address), str(password),
+   REQUIRE(h.call.returned(c.check_3pid_auth(user_data, &h.call, str(medium), str(address), str(password),
                                              &result, &user_id)) == MODKIT_PENDING);
    address = "mallory@example.org";
    std::thread([&] { directory.set_value(true); }).join();
    CHECK(h.call.wait() == MODKIT_OK);
    CHECK(result == MODKIT_AUTH_AUTHENTICATED);
    CHECK(user_id.data == "@ada:example.org");
+}
+
+TEST_CASE("a coroutine auth checker suspends its call, and an undeclared login type is refused") {
+   Harness h;
+   modkit::Completion<bool> directory;
+   modkit::PasswordAuthProviderCallbacks callbacks;
+   callbacks.auth_checkers.add(
+      {"m.login.password", {"password"}},
+      [&](std::string_view username, std::string_view, const nlohmann::json &login) -> modkit::task<std::optional<std::string>> {
+         const std::string user(username), password = login.value("password", ""); // before suspending
+         const bool bound = co_await directory;                                    // e.g. an LDAP bind
+         if (!bound || password != "hunter2") co_return std::nullopt;
+         co_return "@" + user + ":example.org";
+      });
+   const AuthProvider provider = register_auth(h, std::move(callbacks));
+   const auto &c = provider.c;
+   void *user_data = provider.user_data;
+
+   std::string user = "ada", type = "m.login.password", login = R"({"password": "hunter2"})";
+   modkit_auth_result result = MODKIT_AUTH_NO_OPINION;
+   modkit_buffer user_id;
+   h.call.arm();
+   REQUIRE(h.call.returned(c.auth_checkers(user_data, &h.call, str(user), str(type), str(login), &result,
+                                           &user_id)) == MODKIT_PENDING);
+   user = "mallory"; // the host's strings may be gone once the callback returned
+   std::thread([&] { directory.set_value(true); }).join();
+   CHECK(h.call.wait() == MODKIT_OK);
+   CHECK(result == MODKIT_AUTH_AUTHENTICATED);
+   CHECK(user_id.data == "@ada:example.org");
+
+   std::string other = "org.example.token";
+   modkit_call call;
+   call.arm();
+   CHECK(call.returned(c.auth_checkers(user_data, &call, str(user), str(other), str(login), &result, &user_id)) ==
+         MODKIT_E_INVALID_ARGUMENT);
 }

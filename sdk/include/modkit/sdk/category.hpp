@@ -281,6 +281,13 @@ struct is_convert : std::false_type {};
 template <class Writer>
 struct is_convert<Convert<Writer>> : std::true_type {};
 
+// An adapter that dispatches to a Convert itself (AuthCheckersSlot) says so with `starts`, and
+// its start() may leave the call pending as Convert's does.
+template <class Adapter, class = void>
+struct adapter_starts : is_convert<Adapter> {};
+template <class Adapter>
+struct adapter_starts<Adapter, std::enable_if_t<Adapter::starts>> : std::true_type {};
+
 template <class Callbacks, std::size_t I>
 constexpr const auto &slot_def() {
    return std::get<I>(CategoryTraits<Callbacks>::slots);
@@ -307,7 +314,7 @@ struct SlotThunk<Callbacks, I, modkit_status(MODKIT_ABI *)(void *, modkit_call *
       const modkit_status status = barrier(
          [&] {
             Call c(binding->context.api, call);
-            if constexpr (is_convert<Adapter>::value)
+            if constexpr (adapter_starts<Adapter>::value)
                answer = Adapter::start(binding->context, def.name, member, c, args...);
             else
                Adapter::invoke(binding->context, member, c, args...);

@@ -178,23 +178,29 @@ struct LoginTypesSlot {
    }
 };
 
-// auth_checkers: the login goes to the checker declared for its type.
+// auth_checkers: the login goes to the checker declared for its type, which then runs as any
+// slot does: a coroutine checker on a call that may suspend leaves the call pending.
 struct AuthCheckersSlot {
+   static constexpr bool starts = true; // the thunk calls start(), not invoke()
+
    static bool is_set(const AuthCheckers &checkers) noexcept { return !checkers.empty(); }
 
-   static void invoke(const HostContext &context, const AuthCheckers &checkers, Call &call,
-                      modkit_str username, modkit_str login_type, modkit_str login_dict_json,
-                      modkit_auth_result *result, modkit_buffer *user_id) {
-      check_outputs(result, user_id);
+   static modkit_status start(const HostContext &context, const char *where, const AuthCheckers &checkers,
+                              Call &call, modkit_str username, modkit_str login_type, modkit_str login_dict_json,
+                              modkit_auth_result *result, modkit_buffer *user_id) {
+      return Convert<AuthenticatedWriter>::start(context, where, checker(checkers, login_type), call, username,
+                                                 login_type, login_dict_json, result, user_id);
+   }
+
+private:
+   static const AuthChecker &checker(const AuthCheckers &checkers, modkit_str login_type) {
       const std::string_view type = to_view(login_type);
       const AuthChecker *check = checkers.find(type);
       if (check == nullptr)
          throw Error(MODKIT_E_INVALID_ARGUMENT,
                      "the host asked about login type \"" + std::string(type) +
                         "\", which this module did not declare");
-      const nlohmann::json login_dict = FromC<nlohmann::json>::get(login_dict_json);
-      AuthenticatedWriter::put(context.api, (*check)(call, to_view(username), type, login_dict),
-                               result, user_id);
+      return *check;
    }
 };
 
