@@ -9,7 +9,7 @@ Everything else is allowed. /ping answers with the ID it was sent.
 
 As a program: runs the chat host's scenarios for the port, the first with this service up and
 the second after it has stopped, and fails unless both pass:
-  antispam_service.py --host modkit-chat-host --config config.json.in --up up.json --down down.json
+  service.py --host modkit-chat-host --config config.json.in --up up.json --down down.json
 The config's {antispam_url} becomes the service's base URL.
 """
 import argparse
@@ -92,7 +92,7 @@ def main():
         server.server_close()
         down = run_host(args.host, config_path, args.down)
     if up != 0 or down != 0:
-        print(f"antispam_service.py: the scenarios exited {up} (service up) and {down} (service down)", file=sys.stderr)
+        print(f"service.py: the scenarios exited {up} (service up) and {down} (service down)", file=sys.stderr)
         return 1
     return 0
 
