@@ -1,7 +1,8 @@
 // account_expiry: account validity through Synapse's callbacks. Accounts whose user ID matches a
 // configured pattern are expired unless renewed; the module also takes over the host's legacy
 // renewal endpoints: it issues renewal tokens, honours them once, and answers the admin API.
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/account_validity.hpp>
+#include <modkit/sdk/module.hpp>
 
 #include <chrono>
 #include <cstddef>

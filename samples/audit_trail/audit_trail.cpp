@@ -1,7 +1,10 @@
 // audit_trail: an audit log of what leaves users' hands. Account data changes and events
 // delivered to other servers are logged, and events served to clients carry a marker in their
 // "unsigned" section saying they passed through the audit.
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/account_data.hpp>
+#include <modkit/sdk/categories/extra_unsigned_fields.hpp>
+#include <modkit/sdk/categories/federation.hpp>
+#include <modkit/sdk/module.hpp>
 
 #include <algorithm>
 #include <cstddef>

@@ -8,7 +8,12 @@
 // The host config must grant the service's URL: "permissions": {"http": ["http://127.0.0.1:8018/"]}.
 // The service answers GET <service><url-encoded user ID> with {"department": "..."}, 404 for a
 // user it does not know.
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/cached.hpp>
+#include <modkit/sdk/categories/spam_checker.hpp>
+#include <modkit/sdk/module.hpp>
+#include <modkit/sdk/services/http.hpp>
+#include <modkit/sdk/task.hpp>
+#include <modkit/sdk/web.hpp>
 
 #include <fmt/format.h>
 

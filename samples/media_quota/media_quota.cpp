@@ -1,7 +1,9 @@
 // media_quota: per-user media rules through Synapse's media repository callbacks (a size cap,
 // upload limits over time, the media config clients see), plus rate limit overrides for
 // trusted users.
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/media_repository.hpp>
+#include <modkit/sdk/categories/ratelimit.hpp>
+#include <modkit/sdk/module.hpp>
 
 #include <chrono>
 #include <cstdint>

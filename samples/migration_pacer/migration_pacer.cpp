@@ -1,6 +1,7 @@
 // migration_pacer: a background update controller. Database migrations run in short iterations
 // with small batches, so they do not starve the server; each update can be tuned on its own.
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/background_update_controller.hpp>
+#include <modkit/sdk/module.hpp>
 
 #include <chrono>
 #include <cstdint>

@@ -1,6 +1,7 @@
 // presence_buddies: a presence router. Users in one buddy group see each other's presence even
 // without a shared room; users listed in see_everyone receive everybody's presence.
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/presence_router.hpp>
+#include <modkit/sdk/module.hpp>
 
 #include <cstddef>
 #include <map>

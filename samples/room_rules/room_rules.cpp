@@ -3,7 +3,8 @@
 // public; masked words are starred out of messages; some /createRoom presets are refused and
 // rooms without a topic get a default one; protected rooms cannot be shut down, protected users
 // cannot be deactivated; profile and third-party identifier changes are logged.
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/third_party_rules.hpp>
+#include <modkit/sdk/module.hpp>
 
 #include <algorithm>
 #include <cctype>

@@ -7,7 +7,9 @@
 // Config: {"bot": "@concierge:example.org", "welcome": "Welcome, {}!"}
 // The bot is an ordinary local account (registered beforehand).
 #include <chat_host/homeserver.hpp>
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/third_party_rules.hpp>
+#include <modkit/sdk/module.hpp>
+#include <modkit/sdk/task.hpp>
 
 #include <fmt/format.h>
 

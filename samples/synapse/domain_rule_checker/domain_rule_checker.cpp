@@ -13,7 +13,9 @@
 // The checks that need the homeserver (room state, the public room directory) await it through
 // chat.homeserver/1, as the original awaits Synapse's ModuleApi.
 #include <chat_host/homeserver.hpp>
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/spam_checker.hpp>
+#include <modkit/sdk/module.hpp>
+#include <modkit/sdk/task.hpp>
 
 #include <fmt/format.h>
 

@@ -7,7 +7,8 @@
 //    "default_deny": ["invite", "create_room"]}
 #include "rules.hpp"
 
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/spam_checker.hpp>
+#include <modkit/sdk/module.hpp>
 
 namespace user_restrictions {
 

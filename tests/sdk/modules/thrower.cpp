@@ -2,7 +2,8 @@
 // be sent through every trampoline and a callback thunk. Config, each key optional:
 //   {"parse": KIND, "init": KIND, "deinit": KIND, "callback": KIND}
 // KIND: "none", "config_error", "error", "error_ok", "bad_alloc", "std", "unknown", "json".
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/spam_checker.hpp>
+#include <modkit/sdk/module.hpp>
 
 #include <new>
 #include <stdexcept>

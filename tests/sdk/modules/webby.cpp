@@ -3,7 +3,9 @@
 // register at the wrong time or in an undeclared category.
 #include "../test_extension.h"
 
-#include <modkit/sdk.hpp>
+#include <modkit/sdk/categories/spam_checker.hpp>
+#include <modkit/sdk/module.hpp>
+#include <modkit/sdk/web.hpp>
 
 #include <string>
 
