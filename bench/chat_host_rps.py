@@ -15,9 +15,18 @@ latency percentiles, and the host's own CPU time per request (user + system, fro
     python3 bench/chat_host_rps.py --host build/bench/samples/chat_host/modkit-chat-host \\
         --modules build/bench/bench/modules [--counts 0,1,4,16] [--seconds 5] [--out FILE]
 
+With "ports" among the counts, the same send is measured with the Synapse modules ported to
+modkit (samples/synapse) loaded instead, each configured as an operator would, and
+http_antispam asking a local antispam service (tests/synapse/http_antispam/service.py, started
+here) about every message:
+
+    python3 bench/chat_host_rps.py ... --counts 0,ports --port-modules build/bench/samples/modules \
+        --antispam-service tests/synapse/http_antispam/service.py
+
 Traffic goes only to 127.0.0.1, for a bounded time. Exit status 2 when wrk is not installed.
 """
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -51,15 +60,35 @@ def call(base, method, path, body=None, token=None):
         return json.loads(response.read() or b"{}")
 
 
-class ChatHost:
-    """modkit-chat-host with N bench modules, serving on a free loopback port."""
+def port_modules(antispam_url):
+    """The ported Synapse modules, in a config an operator could write: every one is loaded,
+    and on a message send auto_accept_invite (on_new_event) and http_antispam
+    (check_event_for_spam, one request to the service) are called."""
+    return [
+        {"module": "user_restrictions", "config": {"rules": [], "default_deny": []}},
+        {"module": "domain_rule_checker", "config": {"can_invite_if_not_in_domain_mapping": True}},
+        {"module": "auto_accept_invite", "config": {"accept_invites_only_for_direct_messages": True}},
+        {"module": "http_antispam", "config": {"base_url": antispam_url},
+         "permissions": {"http": [antispam_url + "/"]}},
+        {"module": "ldap_auth_provider",
+         "config": {"uri": "ldap://127.0.0.1:1", "base": "ou=people,dc=example,dc=org",
+                    "attributes": {"uid": "cn", "name": "gn", "mail": "mail"}}},
+    ]
 
-    def __init__(self, host, modules_dir, n, workdir):
+
+class ChatHost:
+    """modkit-chat-host with N bench modules (or the ported ones), serving on a free loopback
+    port."""
+
+    def __init__(self, host, modules_dir, n, workdir, ports=None):
+        modules = [] if ports else [{"module": "bench_d%02d" % i, "config": {}} for i in range(n)]
+        path = [os.path.abspath(modules_dir)]
+        if ports:
+            modules, path = ports["modules"], [os.path.abspath(ports["dir"])]
         config = {"server_name": "bench.example.org", "listen": "127.0.0.1:0",
-                  "modkit": {"module_path": [os.path.abspath(modules_dir)],
-                             "modules": [{"module": "bench_d%02d" % i, "config": {}} for i in range(n)]}}
-        self.config_path = os.path.join(workdir, "config-%d.json" % n)
-        self.log_path = os.path.join(workdir, "host-%d.log" % n)
+                  "modkit": {"module_path": path, "modules": modules}}
+        self.config_path = os.path.join(workdir, "config-%s.json" % n)
+        self.log_path = os.path.join(workdir, "host-%s.log" % n)
         with open(self.config_path, "w") as f:
             json.dump(config, f)
         self.log = open(self.log_path, "w")
@@ -124,8 +153,8 @@ def wrk(url, seconds, threads, connections, room, token):
     return parse_wrk(out.stdout)
 
 
-def measure(args, n, workdir):
-    host = ChatHost(args.host, args.modules, n, workdir)
+def measure(args, n, workdir, ports=None):
+    host = ChatHost(args.host, args.modules, n, workdir, ports)
     try:
         token = call(host.base, "POST", "/_matrix/client/v3/register",
                      {"username": "bench", "password": "bench-password",
@@ -143,7 +172,7 @@ def measure(args, n, workdir):
     if result["non_2xx"] or result["socket_errors"]:
         sys.exit("chat_host_rps.py: %d modules: %d non-2xx responses, %d socket errors" % (
             n, result["non_2xx"], result["socket_errors"]))
-    result.update({"modules": n, "seconds": args.seconds, "server_cpu_seconds": cpu,
+    result.update({"modules": len(ports["modules"]) if ports else n, "ports": bool(ports), "seconds": args.seconds, "server_cpu_seconds": cpu,
                    "server_cpu_us_per_request": cpu * 1e6 / max(result["requests"], 1)})
     return result
 
@@ -157,17 +186,32 @@ def main():
     parser.add_argument("--warmup", type=float, default=1, help="wrk's warm-up before each measurement")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
+    parser.add_argument("--port-modules", help='the directory holding the ported modules (for "ports")')
+    parser.add_argument("--antispam-service", help='tests/synapse/http_antispam/service.py (for "ports")')
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("chat_host_rps.py: wrk is not installed (Debian package wrk)", file=sys.stderr)
         sys.exit(2)
-    counts = [int(c) for c in args.counts.split(",")]
+    names = args.counts.split(",")
+    counts = [int(c) for c in names if c != "ports"]
     if any(c < 0 or c > 16 for c in counts):
         sys.exit("chat_host_rps.py: module counts are 0 to 16")
+    if "ports" in names and not (args.port_modules and args.antispam_service):
+        sys.exit('chat_host_rps.py: "ports" needs --port-modules and --antispam-service')
     version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
     with tempfile.TemporaryDirectory(prefix="modkit-chat-bench-") as workdir:
         runs = [measure(args, n, workdir) for n in counts]
+        if "ports" in names:
+            spec = importlib.util.spec_from_file_location("antispam_service", args.antispam_service)
+            service = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(service)
+            server, url = service.start()
+            try:
+                runs.append(measure(args, "ports", workdir, {"dir": args.port_modules, "modules": port_modules(url)}))
+            finally:
+                server.shutdown()
+                server.server_close()
     doc = {"wrk": version, "threads": args.threads, "connections": args.connections, "runs": runs}
     text = json.dumps(doc)
     if args.out:

@@ -731,14 +731,15 @@ BENCHMARK(BM_cli_inspect_1000)->Unit(benchmark::kMillisecond);
 #ifdef MODKIT_BENCH_CHAT_HOST
 constexpr const char *kChatSeconds = "5";
 
-void BM_chat_host_send(benchmark::State &state) {
-   const std::string modules = std::to_string(state.range(0));
+// Runs the driver with args once per iteration; its single run's figures as counters. False
+// (the benchmark skipped) when wrk is missing or the driver failed.
+void chat_driver_counters(benchmark::State &state, std::vector<std::string> args) {
+   args.insert(args.begin(), {"python3", MODKIT_BENCH_CHAT_DRIVER, "--host", MODKIT_BENCH_CHAT_HOST, "--modules",
+                              MODKIT_BENCH_MODULE_DIR, "--seconds", kChatSeconds});
    nlohmann::json run;
    for (auto _ : state) {
       int status = 0;
-      const std::string out = run_child("python3", {"python3", MODKIT_BENCH_CHAT_DRIVER, "--host", MODKIT_BENCH_CHAT_HOST,
-                                                    "--modules", MODKIT_BENCH_MODULE_DIR, "--counts", modules,
-                                                    "--seconds", kChatSeconds}, {}, status);
+      const std::string out = run_child("python3", args, {}, status);
       if (status == 2) {
          state.SkipWithError("wrk is not installed (Debian package wrk)");
          return;
@@ -750,11 +751,26 @@ void BM_chat_host_send(benchmark::State &state) {
       }
       run = doc["runs"][0];
    }
-   for (const char *key : {"requests_per_second", "server_cpu_us_per_request", "latency_p50_ms", "latency_p99_ms"})
+   for (const char *key : {"requests_per_second", "server_cpu_us_per_request", "latency_p50_ms", "latency_p99_ms",
+                           "modules"})
       state.counters[key] = run[key].is_number() ? run[key].get<double>() : 0.0;
    state.counters["requests"] = run["requests"].get<double>();
 }
+
+void BM_chat_host_send(benchmark::State &state) {
+   chat_driver_counters(state, {"--counts", std::to_string(state.range(0))});
+}
 BENCHMARK(BM_chat_host_send)->Arg(0)->Arg(1)->Arg(4)->Arg(16)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+#ifdef MODKIT_BENCH_PORT_MODULE_DIR
+// The same send with the ported Synapse modules loaded (samples/synapse), http_antispam asking
+// a local antispam service about each message; next to BM_chat_host_send/0 in one run.
+void BM_chat_host_send_ports(benchmark::State &state) {
+   chat_driver_counters(state, {"--counts", "ports", "--port-modules", MODKIT_BENCH_PORT_MODULE_DIR,
+                                "--antispam-service", MODKIT_BENCH_ANTISPAM_SERVICE});
+}
+BENCHMARK(BM_chat_host_send_ports)->Iterations(1)->Unit(benchmark::kMillisecond);
+#endif
 #endif
 
 } // namespace

@@ -184,6 +184,16 @@ def chat_table(medians, cvs):
             n, b["requests_per_second"], "%.0f%%" % (100 * cv["requests_per_second"]) if cv else "?", cpu,
             "%.0f%%" % (100 * cv["server_cpu_us_per_request"]) if cv else "?", added,
             "%.3f" % (ns(dispatch)[0] / 1e3) if dispatch else "", b["latency_p50_ms"], b["latency_p99_ms"]))
+    ports = medians.get("BM_chat_host_send_ports")
+    if ports and "server_cpu_us_per_request" in ports:
+        cv = cvs.get(ports["run_name"], {})
+        cpu = ports["server_cpu_us_per_request"]
+        print("| %d Synapse ports (http_antispam asking a local service) | %.0f | %s | %.1f | %s | %s |  | %.2f / %.2f |" % (
+            ports.get("modules", 0), ports["requests_per_second"],
+            "%.0f%%" % (100 * cv["requests_per_second"]) if cv else "?", cpu,
+            "%.0f%%" % (100 * cv["server_cpu_us_per_request"]) if cv else "?",
+            "%+.1f" % (cpu - base["server_cpu_us_per_request"]) if base else "",
+            ports["latency_p50_ms"], ports["latency_p99_ms"]))
 
 
 def main(path, synapse_path=None):
