@@ -387,6 +387,15 @@ modkit_status MODKIT_ABI send_mail(const chat_homeserver_api *self, modkit_host 
 // One process, the main one: Synapse's worker_name is None there.
 const char *MODKIT_ABI worker_name(const chat_homeserver_api *, modkit_host *) { return nullptr; }
 
+const char *MODKIT_ABI public_baseurl(const chat_homeserver_api *self, modkit_host *) {
+   const std::string &url = HomeserverHost::of(self).app().config().public_baseurl;
+   return url.empty() ? nullptr : url.c_str();
+}
+
+const char *MODKIT_ABI email_app_name(const chat_homeserver_api *self, modkit_host *) {
+   return HomeserverHost::of(self).app().config().email.app_name.c_str();
+}
+
 } // namespace
 
 void fill_homeserver_api(chat_homeserver_api &api) {
@@ -414,6 +423,8 @@ void fill_homeserver_api(chat_homeserver_api &api) {
    api.send_local_online_presence_to = &send_local_online_presence_to;
    api.send_mail = &send_mail;
    api.worker_name = &worker_name;
+   api.public_baseurl = &public_baseurl;
+   api.email_app_name = &email_app_name;
 }
 
 } // namespace chat

@@ -30,7 +30,8 @@ const std::set<std::string> known_keys = {"server_name",
                                           "admin_listen",
                                           "limits",
                                           "module_call_timeout_ms",
-                                          "email"};
+                                          "email",
+                                          "public_baseurl"};
 
 // An integer >= 0 (JSON text gives unsigned numbers; JSON built in code may give signed ones).
 bool natural(const nlohmann::json &v) { return v.is_number_integer() && v.get<int64_t>() >= 0; }
@@ -43,7 +44,8 @@ void parse_email(const nlohmann::json &config, MailConfig &out,
    if (!config.is_object())
       return fail("/email", "expected {\"smtp_url\": \"smtp://127.0.0.1:25\", \"from\": \"noreply@example.org\"}");
    for (const auto &[key, value] : config.items())
-      if (key != "smtp_url" && key != "from" && key != "timeout_ms") fail("/email/" + key, "unknown setting");
+      if (key != "smtp_url" && key != "from" && key != "timeout_ms" && key != "app_name")
+         fail("/email/" + key, "unknown setting");
    const auto url = config.value("smtp_url", nlohmann::json());
    if (!url.is_string() || (url.get<std::string>().rfind("smtp://", 0) != 0 && url.get<std::string>().rfind("smtps://", 0) != 0))
       fail("/email/smtp_url", "expected an smtp:// or smtps:// URL, got " + url.dump());
@@ -53,6 +55,12 @@ void parse_email(const nlohmann::json &config, MailConfig &out,
        from.get<std::string>().find_first_of("\r\n") != std::string::npos)
       fail("/email/from", "expected a mail address on one line, such as \"Chat <noreply@example.org>\", got " + from.dump());
    else out.from = from.get<std::string>();
+   if (config.contains("app_name")) {
+      const auto &name = config["app_name"];
+      if (!name.is_string() || name.get<std::string>().empty() || name.get<std::string>().find_first_of("\r\n") != std::string::npos)
+         fail("/email/app_name", "expected a name on one line, such as \"Matrix\", got " + name.dump());
+      else out.app_name = name.get<std::string>();
+   }
    if (config.contains("timeout_ms")) {
       const auto &t = config["timeout_ms"];
       if (natural(t) && t.get<uint64_t>() > 0 && t.get<uint64_t>() <= 600000) out.timeout_ms = t.get<uint64_t>();
@@ -198,6 +206,15 @@ HostConfig parse_host_config(const nlohmann::json &config, const std::string &ba
       }
    }
    if (config.contains("email")) parse_email(config["email"], out.email, fail);
+   if (config.contains("public_baseurl")) {
+      const json &url = config["public_baseurl"];
+      const std::string text = url.is_string() ? url.get<std::string>() : "";
+      if ((text.rfind("http://", 0) != 0 && text.rfind("https://", 0) != 0) || text.back() != '/' ||
+          text.find_first_of(" \r\n") != std::string::npos)
+         fail("/public_baseurl", "expected an http:// or https:// URL ending in '/', such as \"https://chat.example.org/\", got " +
+                                    url.dump());
+      else out.public_baseurl = text;
+   }
    if (!config.contains("modkit")) fail("/modkit", "missing: the loader's config (module_path and modules)");
    else if (!config["modkit"].is_object()) fail("/modkit", "expected an object with module_path and modules");
    else out.modkit = config["modkit"];

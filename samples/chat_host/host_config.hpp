@@ -25,11 +25,13 @@ struct RateLimitConfig {
 };
 
 // Where send_mail goes (homeserver.h): "email": {"smtp_url": "smtp://127.0.0.1:2525",
-// "from": "Chat <noreply@example.org>", "timeout_ms": 10000}. smtp_url empty: no mail.
+// "from": "Chat <noreply@example.org>", "timeout_ms": 10000, "app_name": "Matrix"}. smtp_url
+// empty: no mail.
 struct MailConfig {
    std::string smtp_url;   // smtp:// or smtps://, host and port
    std::string from;       // the From header; its address (inside <> if any) is the envelope sender
    uint64_t timeout_ms = 10000;
+   std::string app_name = "Matrix"; // Synapse's email.app_name: how mails name the service
 };
 
 struct HostConfig {
@@ -56,6 +58,9 @@ struct HostConfig {
    RateLimitConfig rc_invites_per_user{0.003, 5};
    RateLimitConfig rc_invites_per_issuer{0.3, 10};
    MailConfig email;
+   // The URL clients reach this server at, ending in '/' (Synapse's public_baseurl): links in
+   // mails are made from it. Empty: unknown.
+   std::string public_baseurl;
 };
 
 // Every problem found in a config, each with its JSON pointer.

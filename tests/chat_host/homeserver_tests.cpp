@@ -29,6 +29,13 @@ TEST_CASE("homeserver: identity answers at once") {
    World w;
    CHECK(hs_call(w.h, "server_name")["result"] == "example.org");
    CHECK(hs_call(w.h, "worker_name")["result"].is_null()); // one process, the main one
+   CHECK(hs_call(w.h, "public_baseurl")["result"].is_null()); // not configured
+   CHECK(hs_call(w.h, "email_app_name")["result"] == "Matrix");
+   test::Host configured({test::hs_probe()}, {{"public_baseurl", "https://chat.example.org/"},
+                                              {"email", {{"smtp_url", "smtp://127.0.0.1:1"}, {"from", "a@example.org"},
+                                                         {"app_name", "Chat"}}}});
+   CHECK(hs_call(configured, "public_baseurl")["result"] == "https://chat.example.org/");
+   CHECK(hs_call(configured, "email_app_name")["result"] == "Chat");
    CHECK(hs_call(w.h, "is_mine", {{"id", "@alice:example.org"}})["result"] == true);
    CHECK(hs_call(w.h, "is_mine", {{"id", w.room}})["result"] == true);
    CHECK(hs_call(w.h, "is_mine", {{"id", "@alice:elsewhere.org"}})["result"] == false);

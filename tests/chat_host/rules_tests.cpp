@@ -92,7 +92,8 @@ TEST_CASE("each legacy account validity hook has one owner") {
 
 TEST_CASE("the host config itself is checked, every problem with its pointer") {
    const json bad = {{"server_name", "bad name"}, {"listen", "nowhere"}, {"admins", {"@x:elsewhere.org"}},
-                     {"max_upload_size", -1}, {"colour", "red"}};
+                     {"max_upload_size", -1}, {"colour", "red"}, {"public_baseurl", "https://chat.example.org"},
+                     {"email", {{"smtp_url", "smtp://127.0.0.1:25"}, {"from", "a@b.org"}, {"app_name", ""}}}};
    try {
       chat::parse_host_config(bad, ".");
       FAIL("expected a config error");
@@ -103,6 +104,8 @@ TEST_CASE("the host config itself is checked, every problem with its pointer") {
       CHECK(test::any_contains(errors, "/admins/0"));
       CHECK(test::any_contains(errors, "/max_upload_size"));
       CHECK(test::any_contains(errors, "/colour: unknown setting"));
+      CHECK(test::any_contains(errors, "/public_baseurl: expected an http:// or https:// URL ending in '/'"));
+      CHECK(test::any_contains(errors, "/email/app_name: expected a name on one line"));
       CHECK(test::any_contains(errors, "/modkit: missing"));
    }
 }

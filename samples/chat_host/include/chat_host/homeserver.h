@@ -203,6 +203,16 @@ struct chat_homeserver_api {
    // host, valid until deinit. A table too short to hold it is the main process's.
    // [thread-safe]
    const char *(MODKIT_ABI *worker_name)(const chat_homeserver_api *self, modkit_host *host);
+
+   // The URL clients reach this server at, ending in '/' (Synapse's public_baseurl), for links
+   // in mails; NULL when the host config has none. Owned by the host, valid until deinit.
+   // [thread-safe]
+   const char *(MODKIT_ABI *public_baseurl)(const chat_homeserver_api *self, modkit_host *host);
+
+   // How mails name the service (Synapse's email.app_name; "Matrix" unless configured). Owned
+   // by the host, valid until deinit.
+   // [thread-safe]
+   const char *(MODKIT_ABI *email_app_name)(const chat_homeserver_api *self, modkit_host *host);
 };
 
 MODKIT_EXTERN_C_END

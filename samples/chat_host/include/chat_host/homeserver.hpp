@@ -48,10 +48,22 @@ public:
    bool is_mine(std::string_view id) const { return table_->is_mine(table_, context_.host, str(id)); }
    // nullopt on the main process, and from a host whose table predates worker_name.
    std::optional<std::string_view> worker_name() const {
-      if (table_->struct_size < offsetof(chat_homeserver_api, worker_name) + sizeof(chat_homeserver_api::worker_name))
-         return std::nullopt;
+      if (!has(offsetof(chat_homeserver_api, worker_name) + sizeof(chat_homeserver_api::worker_name))) return std::nullopt;
       const char *name = table_->worker_name(table_, context_.host);
       return name ? std::optional<std::string_view>(name) : std::nullopt;
+   }
+   // nullopt when the host config has none, and from a host whose table predates it.
+   std::optional<std::string_view> public_baseurl() const {
+      if (!has(offsetof(chat_homeserver_api, public_baseurl) + sizeof(chat_homeserver_api::public_baseurl)))
+         return std::nullopt;
+      const char *url = table_->public_baseurl(table_, context_.host);
+      return url ? std::optional<std::string_view>(url) : std::nullopt;
+   }
+   // "Matrix" from a host whose table predates it, as Synapse's default.
+   std::string_view email_app_name() const {
+      if (!has(offsetof(chat_homeserver_api, email_app_name) + sizeof(chat_homeserver_api::email_app_name)))
+         return "Matrix";
+      return table_->email_app_name(table_, context_.host);
    }
    std::string get_qualified_user_id(std::string_view localpart) const {
       std::string out(localpart.size() + server_name().size() + 2, '\0');
@@ -271,6 +283,9 @@ private:
    static modkit_str str(std::string_view s) { return {s.data(), s.size()}; }
    static modkit_str absent() { return {nullptr, 0}; }
    static modkit_str opt(std::optional<std::string_view> s) { return s ? str(*s) : absent(); }
+   // The host's table reaches past a function added after send_mail.
+   bool has(std::size_t end_of_field) const { return table_->struct_size >= end_of_field; }
+
    static std::optional<std::string_view> view(const std::optional<std::string> &s) {
       return s ? std::optional<std::string_view>(*s) : std::nullopt;
    }
