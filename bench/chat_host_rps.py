@@ -62,8 +62,9 @@ def call(base, method, path, body=None, token=None):
 
 def port_modules(antispam_url):
     """The ported Synapse modules, in a config an operator could write: every one is loaded,
-    and on a message send auto_accept_invite (on_new_event) and http_antispam
-    (check_event_for_spam, one request to the service) are called."""
+    and on a message send email_account_validity (is_user_expired, a cached lookup),
+    auto_accept_invite (on_new_event) and http_antispam (check_event_for_spam, one request to
+    the service) are called."""
     return [
         {"module": "user_restrictions", "config": {"rules": [], "default_deny": []}},
         {"module": "domain_rule_checker", "config": {"can_invite_if_not_in_domain_mapping": True}},
@@ -73,6 +74,7 @@ def port_modules(antispam_url):
         {"module": "ldap_auth_provider",
          "config": {"uri": "ldap://127.0.0.1:1", "base": "ou=people,dc=example,dc=org",
                     "attributes": {"uid": "cn", "name": "gn", "mail": "mail"}}},
+        {"module": "email_account_validity", "config": {"period": "6w", "renew_at": "1w"}},
     ]
 
 
@@ -87,6 +89,8 @@ class ChatHost:
             modules, path = ports["modules"], [os.path.abspath(ports["dir"])]
         config = {"server_name": "bench.example.org", "listen": "127.0.0.1:0",
                   "modkit": {"module_path": path, "modules": modules}}
+        if ports:
+            config["public_baseurl"] = "https://bench.example.org/"  # email_account_validity's links
         self.config_path = os.path.join(workdir, "config-%s.json" % n)
         self.log_path = os.path.join(workdir, "host-%s.log" % n)
         with open(self.config_path, "w") as f:

@@ -188,7 +188,7 @@ def chat_table(medians, cvs):
     if ports and "server_cpu_us_per_request" in ports:
         cv = cvs.get(ports["run_name"], {})
         cpu = ports["server_cpu_us_per_request"]
-        print("| %d Synapse ports (http_antispam asking a local service) | %.0f | %s | %.1f | %s | %s |  | %.2f / %.2f |" % (
+        print("| the %d Synapse ports (http_antispam asking a local service) | %.0f | %s | %.1f | %s | %s |  | %.2f / %.2f |" % (
             ports.get("modules", 0), ports["requests_per_second"],
             "%.0f%%" % (100 * cv["requests_per_second"]) if cv else "?", cpu,
             "%.0f%%" % (100 * cv["server_cpu_us_per_request"]) if cv else "?",

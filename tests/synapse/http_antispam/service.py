@@ -12,12 +12,9 @@ the second after it has stopped, and fails unless both pass:
   service.py --host modkit-chat-host --config config.json.in --up up.json --down down.json
 The config's {antispam_url} becomes the service's base URL.
 """
-import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -69,35 +66,15 @@ def start():
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def run_host(host, config_path, scenario):
-    print(f"== {os.path.basename(scenario)} ==", flush=True)
-    result = subprocess.run([host, "--config", config_path, "--scenario", scenario], timeout=120)
-    return result.returncode
+def stop(server):
+    server.shutdown()
+    server.server_close()
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", required=True)
-    parser.add_argument("--config", required=True, help="the config template ({antispam_url})")
-    parser.add_argument("--up", required=True, help="the scenario run while the service is up")
-    parser.add_argument("--down", required=True, help="the scenario run after it stopped")
-    args = parser.parse_args()
-
-    server, url = start()
-    with open(args.config) as f:
-        config = f.read().replace("{antispam_url}", url)
-    with tempfile.TemporaryDirectory() as work:
-        config_path = os.path.join(work, "config.json")
-        with open(config_path, "w") as f:
-            f.write(config)
-        up = run_host(args.host, config_path, args.up)
-        server.shutdown()
-        server.server_close()
-        down = run_host(args.host, config_path, args.down)
-    if up != 0 or down != 0:
-        print(f"service.py: the scenarios exited {up} (service up) and {down} (service down)", file=sys.stderr)
-        return 1
-    return 0
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import scenario_driver
+    return scenario_driver.main(__doc__.split("\n\n")[0], "{antispam_url}", lambda work: start(), stop)
 
 
 if __name__ == "__main__":

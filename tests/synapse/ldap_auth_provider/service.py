@@ -9,12 +9,10 @@ used or changed.
 
 The config's {ldap_uri} becomes the server's URI.
 """
-import argparse
 import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,35 +52,15 @@ def start_slapd(work):
             time.sleep(0.02)
 
 
-def run_host(host, config_path, scenario):
-    print(f"== {os.path.basename(scenario)} ==", flush=True)
-    return subprocess.run([host, "--config", config_path, "--scenario", scenario], timeout=120).returncode
+def stop(slapd):
+    slapd.terminate()
+    slapd.wait(timeout=10)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", required=True)
-    parser.add_argument("--config", required=True, help="the config template ({ldap_uri})")
-    parser.add_argument("--up", required=True)
-    parser.add_argument("--down", required=True)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="modkit-slapd-") as work:
-        slapd, uri = start_slapd(work)
-        try:
-            with open(args.config) as f:
-                config = f.read().replace("{ldap_uri}", uri)
-            config_path = os.path.join(work, "config.json")
-            with open(config_path, "w") as f:
-                f.write(config)
-            up = run_host(args.host, config_path, args.up)
-        finally:
-            slapd.terminate()
-            slapd.wait(timeout=10)
-        down = run_host(args.host, config_path, args.down)
-    if up != 0 or down != 0:
-        print(f"service.py: the scenarios exited {up} (LDAP up) and {down} (LDAP down)", file=sys.stderr)
-        return 1
-    return 0
+    sys.path.insert(0, os.path.dirname(HERE))
+    import scenario_driver
+    return scenario_driver.main(__doc__.split("\n\n")[0], "{ldap_uri}", start_slapd, stop)
 
 
 if __name__ == "__main__":
