@@ -15,9 +15,9 @@
 #include <memory>
 #include <string>
 
-#ifndef AUTH_PROBE_NAME
-#   error "AUTH_PROBE_NAME must name the module"
-#endif
+// Built once for both copies; each copy's probe_entry.cpp gives the name (probe_entry.hpp).
+#include "probe_entry.hpp"
+#define AUTH_PROBE_NAME probe_module_name
 
 namespace {
 
@@ -187,4 +187,4 @@ const modkit_module descriptor = {
 
 } // namespace
 
-MODKIT_DECLARE_MODULE(descriptor, AUTH_PROBE_NAME, "1.0.0", "modkit.password_auth_provider");
+const modkit_module &probe_descriptor = descriptor;
