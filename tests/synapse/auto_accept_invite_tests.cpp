@@ -17,6 +17,9 @@
 #include <string>
 #include <vector>
 
+// Each file in a namespace of its own: the suite is built as a unity build.
+namespace auto_accept_invite_port {
+
 using nlohmann::json;
 
 namespace {
@@ -401,3 +404,5 @@ TEST_CASE("a host whose homeserver table predates worker_name is the main proces
 }
 
 } // TEST_SUITE
+
+} // namespace auto_accept_invite_port

@@ -16,6 +16,9 @@
 #include <stdexcept>
 #include <string>
 
+// Each file in a namespace of its own: the suite is built as a unity build.
+namespace domain_rule_checker_port {
+
 using nlohmann::json;
 
 namespace {
@@ -234,3 +237,5 @@ TEST_CASE("domain_rule_checker: invites only while the room is new, and a typed 
    CHECK(schema["additionalProperties"] == false);
    CHECK(schema["properties"].size() == 6);
 }
+
+} // namespace domain_rule_checker_port

@@ -24,10 +24,12 @@
 #include <thread>
 #include <vector>
 
+// Each file in a namespace of its own: the suite is built as a unity build.
+namespace email_account_validity_port {
+
 using nlohmann::json;
 using eav::TokenFormat;
 
-namespace {
 
 // The original's SQLiteStore: one in-memory SQLite connection for the whole test, behind
 // modkit.storage/1. Statements run at once, in order; their answers are delivered later.
@@ -244,7 +246,6 @@ const std::regex LONG_TOKEN_REGEX("^[a-zA-Z]{32}$");
 const std::regex SHORT_TOKEN_REGEX("^[0-9]{8}$");
 const std::string renew_path = "_synapse/client/email_account_validity/renew";
 
-} // namespace
 
 TEST_SUITE("AccountValidityHooksTestCase") {
 
@@ -409,3 +410,5 @@ TEST_CASE("the renewal mail names the user, the date and the link, and escapes w
 }
 
 } // TEST_SUITE
+
+} // namespace email_account_validity_port

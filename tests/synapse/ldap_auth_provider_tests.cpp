@@ -18,6 +18,9 @@
 #include <thread>
 #include <vector>
 
+// Each file in a namespace of its own: the suite is built as a unity build.
+namespace ldap_auth_provider_port {
+
 using nlohmann::json;
 
 namespace {
@@ -338,3 +341,5 @@ TEST_CASE("a login with filter characters cannot widen the search") {
 }
 
 } // TEST_SUITE
+
+} // namespace ldap_auth_provider_port

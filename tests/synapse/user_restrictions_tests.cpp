@@ -7,6 +7,9 @@
 
 #include <string>
 
+// Each file in a namespace of its own: the suite is built as a unity build.
+namespace user_restrictions_port {
+
 using nlohmann::json;
 using port::ConfigError;
 
@@ -141,3 +144,5 @@ TEST_CASE("user_restrictions: each config problem names its place, with the orig
    // Absent and null default_deny both mean "allow by default".
    CHECK(parse_config(library.descriptor(), host, R"({"rules": [], "default_deny": null})").status == MODKIT_OK);
 }
+
+} // namespace user_restrictions_port
