@@ -26,7 +26,16 @@ bool remove_threepid(Ctx &ctx, const std::string &user_id, const std::string &me
 std::string create_account(Ctx &ctx, const std::string &localpart, const std::string &password,
                            const std::string &display_name, const json *email, bool admin);
 
-// Sets the global display name and runs on_profile_update.
+// Logs out one access token: the device is removed, then on_logged_out. No-op for an unknown token.
+void logout_token(Ctx &ctx, const std::string &token);
+// Compares a stored secret with a given one in constant time; false when stored is empty.
+bool same_secret(const std::string &stored, const std::string &given);
+// The body of a 401 asking for user-interactive auth with one of flows.
+json uia_required(const json &flows);
+
+// Set the global display name or avatar (nullopt: none), run on_profile_update, then send the
+// new profile as a membership event to each room the user has joined, as Synapse does.
 void set_display_name(Ctx &ctx, const std::string &user_id, const std::string &name, bool by_admin);
+void set_avatar_url(Ctx &ctx, const std::string &user_id, const std::optional<std::string> &url, bool by_admin);
 
 } // namespace chat

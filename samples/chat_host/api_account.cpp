@@ -7,9 +7,9 @@
 
 #include <algorithm>
 
-namespace chat {
+#include <set>
 
-namespace {
+namespace chat {
 
 bool same_secret(const std::string &stored, const std::string &given) {
    if (stored.empty() || stored.size() != given.size()) return false;
@@ -21,6 +21,8 @@ bool same_secret(const std::string &stored, const std::string &given) {
 json uia_required(const json &flows) {
    return {{"flows", flows}, {"params", json::object()}, {"session", std::to_string(now_ms())}};
 }
+
+namespace {
 
 Device new_device(State &state, const std::string &user_id, std::optional<std::string> device_id,
                   const std::string &display_name, const std::string &auth_module, const std::string &login_type) {
@@ -232,6 +234,8 @@ Response login(Ctx &ctx) {
    return json_response(response);
 }
 
+} // namespace
+
 void logout_token(Ctx &ctx, const std::string &token) {
    Device d;
    {
@@ -243,6 +247,8 @@ void logout_token(Ctx &ctx, const std::string &token) {
    }
    ctx.app.modules().on_logged_out(ctx.call, d.user_id, d.device_id, token);
 }
+
+namespace {
 
 Response logout(Ctx &ctx) {
    logout_token(ctx, ctx.access_token);
@@ -456,6 +462,38 @@ std::string create_account(Ctx &ctx, const std::string &localpart, const std::st
    return user_id;
 }
 
+namespace {
+
+// As Synapse does, each joined room gets a new membership event with the new profile, so its
+// members see the change. A module refusing one room's event does not undo the others.
+void publish_profile(Ctx &ctx, const std::string &user_id) {
+   std::set<std::string> rooms;
+   json content = {{"membership", "join"}};
+   {
+      std::lock_guard<std::mutex> lock(ctx.app.state().mutex);
+      const User &user = ctx.app.state().users[user_id];
+      if (!user.display_name.empty()) content["displayname"] = user.display_name;
+      if (user.avatar_url) content["avatar_url"] = *user.avatar_url;
+      rooms = ctx.app.state().rooms_of(user_id);
+   }
+   for (const auto &room_id : rooms) {
+      Event e;
+      e.room_id = room_id;
+      e.sender = user_id;
+      e.type = "m.room.member";
+      e.state_key = user_id;
+      e.content = content;
+      e.origin = ctx.app.config().server_name;
+      try {
+         ctx.app.send_event(ctx, std::move(e), {false, false});
+      } catch (const MatrixError &err) {
+         ctx.app.log(MODKIT_LOG_WARNING, "profile of " + user_id + " not sent to " + room_id + ": " + err.what());
+      }
+   }
+}
+
+} // namespace
+
 void set_display_name(Ctx &ctx, const std::string &user_id, const std::string &name, bool by_admin) {
    std::optional<std::string> avatar;
    bool deactivation = false;
@@ -468,6 +506,19 @@ void set_display_name(Ctx &ctx, const std::string &user_id, const std::string &n
       ctx.app.state().index_user(user);
    }
    ctx.app.modules().on_profile_update(ctx.call, user_id, name, avatar, by_admin, deactivation);
+   publish_profile(ctx, user_id);
+}
+
+void set_avatar_url(Ctx &ctx, const std::string &user_id, const std::optional<std::string> &url, bool by_admin) {
+   std::string name;
+   {
+      std::lock_guard<std::mutex> lock(ctx.app.state().mutex);
+      User &user = ctx.app.state().users[user_id];
+      user.avatar_url = url;
+      name = user.display_name;
+   }
+   ctx.app.modules().on_profile_update(ctx.call, user_id, name, url, by_admin, false);
+   publish_profile(ctx, user_id);
 }
 
 void add_account_routes(std::vector<Route> &r) {

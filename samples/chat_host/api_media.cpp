@@ -72,6 +72,10 @@ Response download(Ctx &ctx) {
    Response r;
    r.content_type = m->second.content_type;
    r.body = m->second.bytes;
+   // Served media must not run as a page of this origin (Synapse sends the same).
+   r.headers.emplace_back("content-security-policy", "sandbox; default-src 'none'; script-src 'none'; plugin-types application/pdf; style-src 'unsafe-inline'; media-src 'self'; object-src 'self';");
+   r.headers.emplace_back("x-content-type-options", "nosniff");
+   r.headers.emplace_back("cross-origin-resource-policy", "cross-origin");
    return r;
 }
 
@@ -86,9 +90,15 @@ Response media_config(Ctx &ctx) {
 
 void add_media_routes(std::vector<Route> &r) {
    r.push_back({"POST", "/_matrix/media/v3/upload", Access::user, upload});
+   // The versions this server advertises (up to v1.6) download media without a token, so a
+   // client's <img> works; the authenticated endpoints of v1.11 need one. A thumbnail is the
+   // original: this server does not scale images.
    for (const std::string prefix : {"/_matrix/media/v3", "/_matrix/client/v1/media"}) {
+      const Access access = prefix == "/_matrix/media/v3" ? Access::open : Access::user;
       r.push_back({"GET", prefix + "/config", Access::user, media_config});
-      r.push_back({"GET", prefix + "/download/{server_name}/{media_id}", Access::user, download});
+      r.push_back({"GET", prefix + "/download/{server_name}/{media_id}", access, download});
+      r.push_back({"GET", prefix + "/download/{server_name}/{media_id}/{file_name}", access, download});
+      r.push_back({"GET", prefix + "/thumbnail/{server_name}/{media_id}", access, download});
    }
 }
 

@@ -1,4 +1,4 @@
-// api_profile.cpp - profiles, account data, presence, the user directory and /sync.
+// api_profile.cpp - profiles, account data, presence and the user directory.
 #include "accounts.hpp"
 
 #include <algorithm>
@@ -40,6 +40,26 @@ Response put_displayname(Ctx &ctx) {
    return json_response(json::object());
 }
 
+Response put_avatar_url(Ctx &ctx) {
+   const std::string user_id = ctx.param("user_id");
+   if (user_id != ctx.user_id && !ctx.is_admin) require_self(ctx, user_id);
+   const json &body = ctx.body();
+   std::optional<std::string> url;
+   if (body.is_object() && body.contains("avatar_url") && !body["avatar_url"].is_null()) {
+      url = require_string(body, "avatar_url");
+      // An mxc URI, or empty for none (what clients send to remove it).
+      if (url->empty()) url.reset();
+      else if (url->rfind("mxc://", 0) != 0 || url->size() > 512)
+         throw MatrixError(400, "M_INVALID_PARAM", "avatar_url must be an mxc:// URI of at most 512 bytes");
+   }
+   {
+      std::lock_guard<std::mutex> lock(ctx.app.state().mutex);
+      if (!ctx.app.state().users.count(user_id)) throw MatrixError(404, "M_NOT_FOUND", "Unknown user");
+   }
+   set_avatar_url(ctx, user_id, url, user_id != ctx.user_id);
+   return json_response(json::object());
+}
+
 Response put_account_data(Ctx &ctx, bool in_room) {
    App &app = ctx.app;
    const std::string user_id = ctx.param("user_id"), type = ctx.param("type");
@@ -51,7 +71,7 @@ Response put_account_data(Ctx &ctx, bool in_room) {
       throw MatrixError(400, "M_BAD_JSON", "Cannot set " + type + " through the account data API");
    {
       std::lock_guard<std::mutex> lock(app.state().mutex);
-      const uint64_t stream = app.state().next_stream();
+      const uint64_t stream = app.state().next_stream_for({user_id});
       if (room) app.state().room_account_data[user_id][*room][type] = {stream, content};
       else app.state().account_data[user_id][type] = {stream, content};
    }
@@ -150,69 +170,6 @@ Response search_users(Ctx &ctx) {
    return json_response({{"results", results}, {"limited", limited}});
 }
 
-// A minimal /sync: joined rooms' new events, invites, presence and account data since a token.
-// It answers at once (no long polling).
-Response sync(Ctx &ctx) {
-   App &app = ctx.app;
-   uint64_t since = 0;
-   if (auto s = ctx.query("since")) {
-      if (s->size() < 2 || (*s)[0] != 's' || s->size() > 20 || s->find_first_not_of("0123456789", 1) != std::string::npos)
-         throw MatrixError(400, "M_INVALID_PARAM", "Invalid since token");
-      since = std::stoull(s->substr(1));
-   }
-   std::map<std::string, std::vector<Event>> timelines, invites;
-   std::vector<PresenceDelivery> presence;
-   json account_data = json::array();
-   uint64_t next = 0;
-   {
-      std::lock_guard<std::mutex> lock(app.state().mutex);
-      State &s = app.state();
-      next = s.stream();
-      for (const auto &[id, room] : s.rooms) {
-         const auto m = s.membership(id, ctx.user_id);
-         if (m == std::optional<std::string>("join")) {
-            auto &list = timelines[id];
-            for (const Event *e : s.visible_timeline(id, ctx.user_id))
-               if (e->stream > since) list.push_back(*e);
-            if (list.size() > 50) list.erase(list.begin(), list.end() - 50);
-         } else if (m == std::optional<std::string>("invite")) {
-            for (const auto &[key, eid] : room.state) {
-               const Event &e = s.events[eid];
-               if (key.first == "m.room.create" || key.first == "m.room.name" || key.first == "m.room.join_rules" ||
-                   (key.first == "m.room.member" && key.second == ctx.user_id))
-                  invites[id].push_back(e);
-            }
-         }
-      }
-      for (const auto &d : s.presence_inbox[ctx.user_id])
-         if (d.stream > since) presence.push_back(d);
-      for (const auto &[type, item] : s.account_data[ctx.user_id])
-         if (item.stream > since) account_data.push_back({{"type", type}, {"content", item.content}});
-   }
-   json join = json::object(), invite = json::object();
-   for (const auto &[id, events] : timelines) {
-      json served = json::array();
-      for (const auto &e : events) served.push_back(app.serve_event(ctx, e));
-      join[id] = {{"timeline", {{"events", served}, {"limited", false}}}, {"state", {{"events", json::array()}}}};
-   }
-   for (const auto &[id, events] : invites) {
-      json stripped = json::array();
-      for (const auto &e : events)
-         stripped.push_back({{"type", e.type}, {"state_key", e.state_key.value_or("")}, {"sender", e.sender}, {"content", e.content}});
-      invite[id] = {{"invite_state", {{"events", stripped}}}};
-   }
-   json presence_events = json::array();
-   for (const auto &d : presence) {
-      json content = {{"presence", d.presence.presence}, {"currently_active", d.presence.currently_active}};
-      if (d.presence.status_msg) content["status_msg"] = *d.presence.status_msg;
-      presence_events.push_back({{"type", "m.presence"}, {"sender", d.user_id}, {"content", content}});
-   }
-   return json_response({{"next_batch", "s" + std::to_string(next)},
-                         {"rooms", {{"join", join}, {"invite", invite}, {"leave", json::object()}}},
-                         {"presence", {{"events", presence_events}}},
-                         {"account_data", {{"events", account_data}}}});
-}
-
 } // namespace
 
 void add_profile_routes(std::vector<Route> &r) {
@@ -220,6 +177,9 @@ void add_profile_routes(std::vector<Route> &r) {
    r.push_back({"GET", client + "/profile/{user_id}/displayname", Access::user,
                 [](Ctx &ctx) { return get_profile(ctx, "displayname"); }});
    r.push_back({"PUT", client + "/profile/{user_id}/displayname", Access::user, put_displayname});
+   r.push_back({"GET", client + "/profile/{user_id}/avatar_url", Access::user,
+                [](Ctx &ctx) { return get_profile(ctx, "avatar_url"); }});
+   r.push_back({"PUT", client + "/profile/{user_id}/avatar_url", Access::user, put_avatar_url});
    r.push_back({"PUT", client + "/user/{user_id}/account_data/{type}", Access::user,
                 [](Ctx &ctx) { return put_account_data(ctx, false); }});
    r.push_back({"GET", client + "/user/{user_id}/account_data/{type}", Access::user,
@@ -231,7 +191,6 @@ void add_profile_routes(std::vector<Route> &r) {
    r.push_back({"PUT", client + "/presence/{user_id}/status", Access::user, put_presence});
    r.push_back({"GET", client + "/presence/{user_id}/status", Access::user, get_presence});
    r.push_back({"POST", client + "/user_directory/search", Access::user, search_users});
-   r.push_back({"GET", client + "/sync", Access::user, sync});
 }
 
 } // namespace chat

@@ -2,10 +2,12 @@
 // and state events, room messages, aliases and the public room directory.
 #include "accounts.hpp"
 #include "module_refusal.hpp"
+#include "sync_filter.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 namespace chat {
 
@@ -386,20 +388,31 @@ Response room_state(Ctx &ctx) {
    return json_response(out);
 }
 
+// Pages through the requester's visible timeline by stream tokens ("s<N>", as /sync gives):
+// backwards from `from` takes events at or before N, forwards events after it.
 Response messages(Ctx &ctx) {
    App &app = ctx.app;
    const std::string room_id = ctx.param("room_id");
    require_room(app, room_id);
    const std::string dir = ctx.query("dir").value_or("b");
    if (dir != "b" && dir != "f") throw MatrixError(400, "M_INVALID_PARAM", "dir must be b or f");
-   int64_t limit = 10;
-   if (auto l = ctx.query("limit")) {
-      if (l->empty() || l->size() > 4 || l->find_first_not_of("0123456789") != std::string::npos)
-         throw MatrixError(400, "M_INVALID_PARAM", "limit must be a number up to 9999");
-      limit = std::max<int64_t>(1, std::min<int64_t>(std::stoll(*l), 1000));
+   const int64_t limit = static_cast<int64_t>(std::clamp<uint64_t>(ctx.query_number("limit").value_or(10), 1, 1000));
+   RoomEventFilter filter;
+   if (auto f = ctx.query("filter")) {
+      json definition;
+      try {
+         definition = json::parse(*f);
+      } catch (const json::exception &) {
+         throw MatrixError(400, "M_BAD_JSON", "filter is not valid JSON");
+      }
+      filter = parse_room_event_filter(definition);
    }
-   std::vector<Event> page;
-   int64_t start = 0, end = 0;
+   const bool backwards = dir == "b";
+   std::optional<uint64_t> from, to;
+   if (auto f = ctx.query("from")) from = parse_stream_token(*f, "from");
+   if (auto t = ctx.query("to")) to = parse_stream_token(*t, "to");
+   std::vector<Event> page, members;
+   uint64_t start = 0, end = 0;
    {
       std::lock_guard<std::mutex> lock(app.state().mutex);
       const State &s = app.state();
@@ -411,27 +424,70 @@ Response messages(Ctx &ctx) {
       if (m != "join" && m != "leave" && m != "ban" && !world_readable)
          throw MatrixError(403, "M_FORBIDDEN", "User " + ctx.user_id + " not in room " + room_id);
       const std::vector<const Event *> visible = s.visible_timeline(room_id, ctx.user_id);
-      const int64_t n = static_cast<int64_t>(visible.size());
-      int64_t from = dir == "b" ? n : 0;
-      if (auto f = ctx.query("from")) {
-         if (f->size() < 2 || (*f)[0] != 't' || f->find_first_not_of("0123456789", 1) != std::string::npos || f->size() > 12)
-            throw MatrixError(400, "M_INVALID_PARAM", "Invalid from token");
-         from = std::min<int64_t>(n, std::stoll(f->substr(1)));
-      }
-      start = from;
-      if (dir == "b") {
-         for (int64_t i = from - 1; i >= 0 && static_cast<int64_t>(page.size()) < limit; --i) page.push_back(*visible[i]);
-         end = from - static_cast<int64_t>(page.size());
+      start = from.value_or(backwards ? s.stream() : 0);
+      end = start;
+      const auto take = [&](const Event *e) {
+         if (static_cast<int64_t>(page.size()) >= limit) return false;
+         if (to && (backwards ? e->stream <= *to : e->stream > *to)) return false;
+         end = backwards ? e->stream - 1 : e->stream;
+         if (filter.matches(e->type, e->sender)) page.push_back(*e);
+         return true;
+      };
+      if (backwards) {
+         for (auto it = visible.rbegin(); it != visible.rend(); ++it)
+            if ((*it)->stream <= start && !take(*it)) break;
       } else {
-         for (int64_t i = from; i < n && static_cast<int64_t>(page.size()) < limit; ++i) page.push_back(*visible[i]);
-         end = from + static_cast<int64_t>(page.size());
+         for (const Event *e : visible)
+            if (e->stream > start && !take(e)) break;
+      }
+      if (filter.lazy_load_members) {
+         std::set<std::string> senders;
+         for (const auto &e : page) senders.insert(e.sender);
+         for (const auto &sender : senders)
+            if (const Event *member = s.state_event(room_id, "m.room.member", sender)) members.push_back(*member);
       }
    }
    json chunk = json::array();
    for (const auto &e : page) chunk.push_back(app.serve_event(ctx, e));
-   json out = {{"chunk", chunk}, {"start", "t" + std::to_string(start)}};
-   if (!page.empty()) out["end"] = "t" + std::to_string(end);
+   json out = {{"chunk", chunk}, {"start", "s" + std::to_string(start)}};
+   // No end once the history is exhausted: the client stops paginating.
+   if (end != start) out["end"] = "s" + std::to_string(end);
+   if (filter.lazy_load_members) {
+      json state = json::array();
+      for (const auto &e : members) state.push_back(app.serve_event(ctx, e));
+      out["state"] = state;
+   }
    return json_response(out);
+}
+
+// A redaction is an event like any other (spam checkers and third-party rules see it, as in
+// Synapse); its sender needs the room's "redact" level unless the event is their own.
+Response redact(Ctx &ctx) {
+   App &app = ctx.app;
+   const std::string room_id = ctx.param("room_id"), target = ctx.param("event_id");
+   require_joined(app, room_id, ctx.user_id);
+   const std::string txn_key = ctx.access_token + "|" + room_id + "|redact|" + ctx.param("txn_id");
+   {
+      std::lock_guard<std::mutex> lock(app.state().mutex);
+      const State &s = app.state();
+      if (auto seen = s.txn_events.find(txn_key); seen != s.txn_events.end()) return json_response({{"event_id", seen->second}});
+      auto e = s.events.find(target);
+      if (e == s.events.end() || e->second.room_id != room_id) throw MatrixError(404, "M_NOT_FOUND", "Event not found.");
+      if (e->second.sender != ctx.user_id) {
+         const Event *pl = s.state_event(room_id, "m.room.power_levels", "");
+         const int64_t needed = pl ? pl->content.value("redact", int64_t{50}) : 50;
+         if (power_level(s, room_id, ctx.user_id) < needed)
+            throw MatrixError(403, "M_FORBIDDEN", "You don't have permission to redact events");
+      }
+   }
+   json content = ctx.req.body.empty() ? json::object() : ctx.body();
+   if (!content.is_object()) throw MatrixError(400, "M_BAD_JSON", "The body must be an object");
+   if (content.contains("reason") && !content["reason"].is_string()) throw MatrixError(400, "M_BAD_JSON", "reason must be a string");
+   content["redacts"] = target;
+   const std::string id = app.send_event(ctx, make_event(app, room_id, ctx.user_id, "m.room.redaction", content), {true, true});
+   std::lock_guard<std::mutex> lock(app.state().mutex);
+   app.state().txn_events[txn_key] = id;
+   return json_response({{"event_id", id}});
 }
 
 Response put_alias(Ctx &ctx) {
@@ -530,6 +586,7 @@ void add_room_routes(std::vector<Route> &r) {
    r.push_back({"GET", client + "/rooms/{room_id}/state/{event_type}", Access::user, get_state_event});
    r.push_back({"GET", client + "/rooms/{room_id}/state", Access::user, room_state});
    r.push_back({"GET", client + "/rooms/{room_id}/messages", Access::user, messages});
+   r.push_back({"PUT", client + "/rooms/{room_id}/redact/{event_id}/{txn_id}", Access::user, redact});
    r.push_back({"PUT", client + "/directory/room/{room_alias}", Access::user, put_alias});
    r.push_back({"GET", client + "/directory/room/{room_alias}", Access::open, get_alias});
    r.push_back({"PUT", client + "/directory/list/room/{room_id}", Access::user, set_visibility});

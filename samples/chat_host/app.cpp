@@ -176,6 +176,11 @@ void App::commit_event(Ctx &ctx, Event event) {
 json App::serve_event(Ctx &ctx, const Event &event) {
    json out = event.to_client();
    json unsigned_ = {{"age", std::max<int64_t>(0, now_ms() - event.origin_server_ts)}};
+   if (event.redacted_by) {
+      std::lock_guard<std::mutex> lock(state_.mutex);
+      auto because = state_.events.find(*event.redacted_by);
+      if (because != state_.events.end()) unsigned_["redacted_because"] = because->second.to_client();
+   }
    const auto extra = modules_->add_field_to_unsigned(ctx.call, event_arg(event), host_unsigned_keys);
    check(extra, "add_field_to_unsigned");
    for (const auto &[k, v] : extra.answer.items()) unsigned_[k] = v;

@@ -22,6 +22,7 @@
 #include <boost/asio/write.hpp>
 
 #include <atomic>
+#include <set>
 #include <chrono>
 
 namespace chat {
@@ -88,6 +89,8 @@ Response refusal_response(const HttpRefusal &refusal) {
    return json_response({{"errcode", refusal.errcode}, {"error", refusal.message}}, refusal.status);
 }
 
+class Connection;
+
 // Everything the server shares with its connections (HttpServer::Impl, which is private).
 struct Server {
    App &app;
@@ -99,6 +102,7 @@ struct Server {
    size_t connections = 0; // open connections; I/O thread only
    asio::thread_pool workers;
    std::atomic<bool> stopped{false};
+   std::set<Connection *> parked; // connections holding a long-polling request; I/O thread only
 
    Server(App &a, bool admin)
       : app(a), limits(a.config().limits), admin_listener(admin), workers(a.config().limits.worker_threads) {}
@@ -111,7 +115,7 @@ using Clock = std::chrono::steady_clock;
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
    Connection(Server &server, tcp::socket socket)
-      : server_(server), socket_(std::move(socket)), timer_(server.io),
+      : server_(server), socket_(std::move(socket)), timer_(server.io), poll_timer_(server.io),
         reader_(server.limits, server.app.config().max_upload_size) {
       boost::system::error_code ec;
       const auto peer = socket_.remote_endpoint(ec);
@@ -169,20 +173,68 @@ private:
       timer_.cancel();
       auto request = std::make_shared<Request>(reader_.request(remote_));
       request->admin_listener = server_.admin_listener;
-      const bool keep_alive = reader_.keep_alive();
+      request->may_hold = true;
+      run(std::move(request), reader_.keep_alive());
+   }
+
+   // Runs the router on a worker; the answer is written on the I/O thread, or the request is
+   // parked there when the handler asks to wait (long polling).
+   void run(std::shared_ptr<Request> request, bool keep_alive) {
       asio::post(server_.workers, [self = shared_from_this(), request, keep_alive] {
          std::string wire;
+         std::optional<LongPoll> poll;
          try {
-            wire = serialize(self->server_.app.router().handle(*request), keep_alive);
+            Response response = self->server_.app.router().handle(*request);
+            if (response.long_poll && response.long_poll->deadline_ms > now_ms()) poll = std::move(response.long_poll);
+            else wire = serialize(response, keep_alive);
          } catch (...) { // the router answers every error itself; this is out of memory or worse
             wire = serialize(json_response({{"errcode", "M_UNKNOWN"}, {"error", "Internal server error"}}, 500), false);
          }
-         asio::post(self->server_.io, [self, wire = std::move(wire), keep_alive]() mutable {
+         asio::post(self->server_.io, [self, request, poll = std::move(poll), wire = std::move(wire), keep_alive]() mutable {
+            if (poll) return self->park(std::move(request), *poll, keep_alive);
             self->write(std::move(wire), keep_alive ? After::next : After::close);
          });
       });
    }
 
+   // Holds a long-polling request with no worker: a notifier waiter and a timer, whichever comes
+   // first runs it again. The connection reads nothing meanwhile (HTTP/1.1 answers in order).
+   void park(std::shared_ptr<Request> request, const LongPoll &poll, bool keep_alive) {
+      if (closed_ || server_.stopped) return close();
+      request->poll_deadline_ms = poll.deadline_ms;
+      parked_ = request;
+      parked_keep_alive_ = keep_alive;
+      poll_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, poll.deadline_ms - now_ms())));
+      poll_timer_.async_wait([self = shared_from_this()](const boost::system::error_code &ec) {
+         if (!ec) self->resume();
+      });
+      server_.parked.insert(this);
+      // The wake runs under the notifier's lock, on whichever thread made the change: it only
+      // posts. ~HttpServer cancels every waiter before the I/O context goes away.
+      waiter_ = server_.app.state().notifier.wait(poll.user_id, poll.seen, [self = shared_from_this()] {
+         asio::post(self->server_.io, [self] { self->resume(); });
+      });
+   }
+
+   void resume() {
+      if (!parked_) return;
+      auto request = std::move(parked_);
+      parked_.reset();
+      unpark();
+      if (closed_) return;
+      run(std::move(request), parked_keep_alive_);
+   }
+
+public:
+   // Forgets the notifier's waiter and the timer (I/O thread, or after the I/O thread stopped).
+   void unpark() {
+      poll_timer_.cancel();
+      if (waiter_) server_.app.state().notifier.cancel(waiter_);
+      waiter_ = 0;
+      server_.parked.erase(this);
+   }
+
+private:
    enum class After { parse, next, close, drain };
 
    void write(std::string wire, After after) {
@@ -225,6 +277,8 @@ private:
       if (closed_) return;
       closed_ = true;
       timer_.cancel();
+      parked_.reset();
+      unpark();
       boost::system::error_code ec;
       socket_.shutdown(tcp::socket::shutdown_both, ec);
       socket_.close(ec);
@@ -233,8 +287,11 @@ private:
 
    Server &server_;
    tcp::socket socket_;
-   asio::steady_timer timer_;
+   asio::steady_timer timer_, poll_timer_;
    HttpRequestReader reader_;
+   std::shared_ptr<Request> parked_; // a long-polling request waiting (I/O thread only)
+   bool parked_keep_alive_ = false;
+   uint64_t waiter_ = 0;
    std::string remote_, buffer_, out_;
    bool deadline_armed_ = false, closed_ = false;
 };
@@ -271,6 +328,8 @@ HttpServer::HttpServer(App &app, bool admin_listener) : impl_(std::make_unique<I
 HttpServer::~HttpServer() {
    stop();
    impl_->workers.join();
+   // The I/O thread has stopped: no waiter may wake a connection of a server that is gone.
+   while (!impl_->parked.empty()) (*impl_->parked.begin())->unpark();
 }
 
 int HttpServer::bind(const std::string &host, int port) {

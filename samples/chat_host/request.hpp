@@ -16,6 +16,11 @@ struct Request {
    std::string body;
    std::string remote_addr = "127.0.0.1";
    bool admin_listener = false; // arrived on the loopback admin listener (host_config: admin_listen)
+   // Long polling (/sync with a timeout). may_hold: the carrier can keep the request waiting
+   // without a thread (the HTTP server's event loop); otherwise the handler waits on its own
+   // thread. poll_deadline_ms: when the wait ends (wall clock), once a first run has set it.
+   bool may_hold = false;
+   int64_t poll_deadline_ms = 0;
 };
 
 // "%41b" -> "Ab". Malformed escapes stay as they are. The result may be any bytes: callers check

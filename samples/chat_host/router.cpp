@@ -57,6 +57,11 @@ std::vector<Route> &routes() {
       add_media_routes(r);
       add_admin_routes(r);
       add_federation_routes(r);
+      add_push_routes(r);
+      add_client_misc_routes(r);
+      add_sync_routes(r);
+      add_ephemeral_routes(r);
+      add_room_read_routes(r);
       return r;
    }();
    return all;
@@ -79,6 +84,14 @@ const json &Ctx::body() {
 std::optional<std::string> Ctx::query(const std::string &name) const {
    auto it = req.query.find(name);
    return it == req.query.end() ? std::nullopt : std::optional<std::string>(it->second);
+}
+
+std::optional<uint64_t> Ctx::query_number(const std::string &name) const {
+   const auto text = query(name);
+   if (!text) return std::nullopt;
+   if (text->empty() || text->size() > 18 || text->find_first_not_of("0123456789") != std::string::npos)
+      throw MatrixError(400, "M_INVALID_PARAM", name + " must be a whole number");
+   return std::stoull(*text);
 }
 
 json Ctx::request_info() const {
@@ -119,7 +132,7 @@ Response Router::serve(const Request &request, const std::string *acting_as) {
    }
    response.headers.emplace_back("access-control-allow-origin", "*");
    response.trace = std::move(ctx.trace);
-   app_.metrics().count_request(response.status);
+   if (!response.long_poll) app_.metrics().count_request(response.status); // once, when it answers
    return response;
 }
 

@@ -22,12 +22,22 @@ using json = nlohmann::json;
 class App;
 struct Device;
 
+// A handler with nothing to answer yet asks the carrier to hold the request (Request::may_hold)
+// until the notifier wakes user_id past stream position `seen`, or until deadline_ms, and then to
+// run it again with Request::poll_deadline_ms set.
+struct LongPoll {
+   std::string user_id;
+   uint64_t seen = 0;
+   int64_t deadline_ms = 0;
+};
+
 struct Response {
    int status = 200;
    std::string content_type = "application/json";
    std::vector<std::pair<std::string, std::string>> headers;
    std::string body;
    Trace trace;
+   std::optional<LongPoll> long_poll; // set: hold and run again; the rest is not sent
 };
 
 enum class Access {
@@ -55,6 +65,9 @@ struct Ctx {
    const json &body();
    std::string param(const std::string &name) const { return params.at(name); }
    std::optional<std::string> query(const std::string &name) const;
+   // A query parameter that must be a whole number (a limit, a timeout, a position): absent is
+   // nullopt; anything but up to 18 digits is refused with 400 M_INVALID_PARAM naming it.
+   std::optional<uint64_t> query_number(const std::string &name) const;
    json request_info() const; // [{"user_agent": ..., "ip": ...}] for spam checkers
 
 private:
@@ -99,6 +112,15 @@ void add_profile_routes(std::vector<Route> &);
 void add_media_routes(std::vector<Route> &);
 void add_admin_routes(std::vector<Route> &);
 void add_federation_routes(std::vector<Route> &);
+void add_push_routes(std::vector<Route> &);
+void add_client_misc_routes(std::vector<Route> &);
+void add_sync_routes(std::vector<Route> &);
+void add_ephemeral_routes(std::vector<Route> &);
+void add_room_read_routes(std::vector<Route> &);
+
+// A stream token ("s<N>", what /sync and /messages give) -> N. Throws MatrixError(400,
+// M_INVALID_PARAM) naming `what` when it is not one.
+uint64_t parse_stream_token(const std::string &token, const char *what);
 
 // Never throws on content: a string that is not UTF-8 is written with U+FFFD, never refused.
 Response json_response(const json &body, int status = 200);

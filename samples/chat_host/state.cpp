@@ -17,8 +17,31 @@ json Event::to_client() const {
    json j = {{"event_id", event_id}, {"room_id", room_id},     {"sender", sender},
              {"type", type},         {"content", content},     {"origin_server_ts", origin_server_ts}};
    if (state_key) j["state_key"] = *state_key;
+   // Room versions up to 10 carry the redacted event's ID at the top level too.
+   if (type == "m.room.redaction" && content.contains("redacts")) j["redacts"] = content["redacts"];
    return j;
 }
+
+namespace {
+
+// The content keys a redaction keeps (the spec's redaction algorithm, room version 10).
+json pruned_content(const std::string &type, const json &content) {
+   static const std::map<std::string, std::vector<std::string>> keep = {
+      {"m.room.member", {"membership", "join_authorised_via_users_server"}},
+      {"m.room.create", {"creator"}},
+      {"m.room.join_rules", {"join_rule", "allow"}},
+      {"m.room.power_levels",
+       {"ban", "events", "events_default", "kick", "redact", "state_default", "users", "users_default"}},
+      {"m.room.history_visibility", {"history_visibility"}}};
+   json out = json::object();
+   auto k = keep.find(type);
+   if (k == keep.end() || !content.is_object()) return out;
+   for (const auto &key : k->second)
+      if (content.contains(key)) out[key] = content[key];
+   return out;
+}
+
+} // namespace
 
 json Event::to_pdu() const {
    json j = to_client();
@@ -93,13 +116,31 @@ json State::state_json(const std::string &room_id) const {
    return out;
 }
 
+std::vector<std::string> State::audience(const std::string &room_id) const {
+   std::vector<std::string> out = members(room_id, "join");
+   for (auto &u : members(room_id, "invite")) out.push_back(std::move(u));
+   return out;
+}
+
 void State::append(Event event) {
-   event.stream = next_stream();
+   event.stream = ++stream_;
    Room &room = rooms[event.room_id];
    room.room_id = event.room_id;
    room.timeline.push_back(event.event_id);
    if (event.state_key) room.state[{event.type, *event.state_key}] = event.event_id;
+   if (event.type == "m.room.redaction" && event.content.value("redacts", json()).is_string()) {
+      auto target = events.find(event.content["redacts"].get<std::string>());
+      if (target != events.end() && target->second.room_id == event.room_id && !target->second.redacted_by) {
+         target->second.content = pruned_content(target->second.type, target->second.content);
+         target->second.redacted_by = event.event_id;
+      }
+   }
+   const uint64_t position = event.stream;
+   std::vector<std::string> concerned = audience(event.room_id);
+   // One who left or was kicked must still learn it.
+   if (event.type == "m.room.member" && event.state_key) concerned.push_back(*event.state_key);
    events[event.event_id] = std::move(event);
+   notifier.notify(position, concerned);
 }
 
 std::string State::join_rule(const std::string &room_id) const {

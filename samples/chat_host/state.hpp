@@ -7,6 +7,7 @@
 #pragma once
 
 #include "identifiers.hpp"
+#include "notifier.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -57,6 +58,7 @@ struct Event {
    uint64_t stream = 0;     // position in this server's event stream
    std::string origin;      // the server that created the event
    bool soft_failed = false; // a federated event a spam checker refused: kept, never served
+   std::optional<std::string> redacted_by; // the m.room.redaction that pruned content
 
    // The client-server format without unsigned.
    json to_client() const;
@@ -92,6 +94,20 @@ struct Media {
    int64_t created_ts = 0;
 };
 
+// Who is typing in a room: user -> until when (ms); stream is the last change.
+struct Typing {
+   std::map<std::string, int64_t> until;
+   uint64_t stream = 0;
+};
+
+// A read receipt (m.read, m.read.private) a user sent for an event.
+struct Receipt {
+   std::string event_id;
+   int64_t ts = 0;
+   uint64_t stream = 0;
+   std::optional<std::string> thread_id;
+};
+
 struct AccountDataItem {
    uint64_t stream = 0;
    json content;
@@ -123,9 +139,27 @@ public:
    // max_clients_per_user pairs per user; the least recently seen goes first.
    std::map<std::string, std::map<std::pair<std::string, std::string>, int64_t>> clients;
    static constexpr size_t max_clients_per_user = 64;
+   std::map<std::string, Typing> typing;                      // by room
+   // room -> (user, receipt type) -> receipt
+   std::map<std::string, std::map<std::pair<std::string, std::string>, Receipt>> receipts;
+   std::map<std::string, std::vector<json>> filters;          // user -> filter definitions, by ID
+   static constexpr size_t max_filters_per_user = 100;
+   // Wakes waiting requests (long-polling /sync). Every change that moves the stream notifies it
+   // while this mutex is still held, so a woken request finds the change made.
+   Notifier notifier;
    void record_client(const std::string &user_id, const std::string &ip, const std::string &user_agent, int64_t now);
 
-   uint64_t next_stream() { return ++stream_; }
+   // A new stream position for a change that may concern anyone (presence routing decides
+   // later who sees it): every waiting request looks again.
+   uint64_t next_stream() {
+      notifier.notify_all(++stream_);
+      return stream_;
+   }
+   // A new stream position for a change only `users` can see (account data, typing, receipts).
+   uint64_t next_stream_for(const std::vector<std::string> &users) {
+      notifier.notify(++stream_, users);
+      return stream_;
+   }
    uint64_t stream() const { return stream_; }
    std::string new_id(char sigil); // "!abc:server", "$abc", device IDs ("D") and tokens ("T")
 
@@ -135,8 +169,11 @@ public:
    const Event *state_event(const std::string &room_id, const std::string &type, const std::string &key) const;
    // Room state as the third-party rules category receives it: {type: {state_key: event}}.
    json state_json(const std::string &room_id) const;
-   // Stores an accepted event (state too) and gives it a stream position.
+   // Stores an accepted event (state too) and gives it a stream position; a redaction prunes its
+   // target's content. Wakes the room's joined and invited members and the membership's target.
    void append(Event event);
+   // Joined and invited users, who see what happens in the room.
+   std::vector<std::string> audience(const std::string &room_id) const;
    std::string join_rule(const std::string &room_id) const;
    // The room's timeline events user_id may read, oldest first, by m.room.history_visibility at
    // each event (default "shared") and the user's membership then, as Synapse decides: "joined"
