@@ -7,8 +7,8 @@ port with N spam-checker modules (bench_d00 .. bench_d<N-1>, bench/dispatch_modu
 the event and answers NOT_SPAM, so every module is called), registers a user, creates a room,
 sends one message to check the path answers 200, runs wrk for a short warm-up and then for
 --seconds with bench/chat_host_send.lua (a PUT /rooms/{room}/send/m.room.message/{txn} with a
-fresh transaction ID per request, one connection per request: the script says why), and stops
-the host. It reports wrk's requests per second and
+fresh transaction ID per request, on kept-alive connections; --close for a connection per
+request), and stops the host. It reports wrk's requests per second and
 latency percentiles, and the host's own CPU time per request (user + system, from
 /proc/PID/stat, so what wrk itself spends on the same two cores is not counted):
 
@@ -31,13 +31,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
+
+from chat_host_process import ChatHost, emit
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "chat_host_send.lua")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -78,51 +78,17 @@ def port_modules(antispam_url):
     ]
 
 
-class ChatHost:
-    """modkit-chat-host with N bench modules (or the ported ones), serving on a free loopback
-    port."""
-
-    def __init__(self, host, modules_dir, n, workdir, ports=None):
-        modules = [] if ports else [{"module": "bench_d%02d" % i, "config": {}} for i in range(n)]
-        path = [os.path.abspath(modules_dir)]
-        if ports:
-            modules, path = ports["modules"], [os.path.abspath(ports["dir"])]
-        config = {"server_name": "bench.example.org", "listen": "127.0.0.1:0",
-                  "modkit": {"module_path": path, "modules": modules}}
-        if ports:
-            config["public_baseurl"] = "https://bench.example.org/"  # email_account_validity's links
-        self.config_path = os.path.join(workdir, "config-%s.json" % n)
-        self.log_path = os.path.join(workdir, "host-%s.log" % n)
-        with open(self.config_path, "w") as f:
-            json.dump(config, f)
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen([host, "--config", self.config_path, "--listen", "127.0.0.1:0"],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
-        self.base = self.wait_until_serving()
-
-    def wait_until_serving(self):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with open(self.log_path) as f:
-                m = re.search(r"serving on (http://[0-9.]+:[0-9]+)", f.read())
-            if m:
-                return m.group(1)
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        with open(self.log_path) as f:
-            sys.exit("chat_host_rps.py: the chat host did not start:\n" + f.read())
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+def start_host(binary, modules_dir, n, workdir, ports=None):
+    """modkit-chat-host with N bench modules (or the ported ones)."""
+    modules = [] if ports else [{"module": "bench_d%02d" % i, "config": {}} for i in range(n)]
+    path = [os.path.abspath(modules_dir)]
+    if ports:
+        modules, path = ports["modules"], [os.path.abspath(ports["dir"])]
+    config = {"server_name": "bench.example.org", "listen": "127.0.0.1:0",
+              "modkit": {"module_path": path, "modules": modules}}
+    if ports:
+        config["public_baseurl"] = "https://bench.example.org/"  # email_account_validity's links
+    return ChatHost(binary, config, workdir, "host-%s" % n)
 
 
 def parse_wrk(text):
@@ -147,8 +113,8 @@ def parse_wrk(text):
             "latency_p50_ms": millis(r"\b50%"), "latency_p99_ms": millis(r"\b99%")}
 
 
-def wrk(url, seconds, threads, connections, room, token):
-    env = dict(os.environ, CHAT_ROOM=room, CHAT_TOKEN=token)
+def wrk(url, seconds, threads, connections, room, token, close=False):
+    env = dict(os.environ, CHAT_ROOM=room, CHAT_TOKEN=token, CHAT_CLOSE="1" if close else "0")
     out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", "%gs" % seconds,
                           "--latency", "-s", SCRIPT, url], env=env, capture_output=True, text=True,
                          timeout=seconds + 60)
@@ -158,7 +124,7 @@ def wrk(url, seconds, threads, connections, room, token):
 
 
 def measure(args, n, workdir, ports=None):
-    host = ChatHost(args.host, args.modules, n, workdir, ports)
+    host = start_host(args.host, args.modules, n, workdir, ports)
     try:
         token = call(host.base, "POST", "/_matrix/client/v3/register",
                      {"username": "bench", "password": "bench-password",
@@ -167,16 +133,17 @@ def measure(args, n, workdir, ports=None):
         quoted = urllib.parse.quote(room, safe="")
         call(host.base, "PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/check" % quoted,
              {"msgtype": "m.text", "body": "hello"}, token)
-        wrk(host.base, args.warmup, args.threads, args.connections, quoted, token)
+        wrk(host.base, args.warmup, args.threads, args.connections, quoted, token, args.close)
         cpu = cpu_seconds(host.process.pid)
-        result = wrk(host.base, args.seconds, args.threads, args.connections, quoted, token)
+        result = wrk(host.base, args.seconds, args.threads, args.connections, quoted, token, args.close)
         cpu = cpu_seconds(host.process.pid) - cpu
     finally:
         host.stop()
     if result["non_2xx"] or result["socket_errors"]:
         sys.exit("chat_host_rps.py: %d modules: %d non-2xx responses, %d socket errors" % (
             n, result["non_2xx"], result["socket_errors"]))
-    result.update({"modules": len(ports["modules"]) if ports else n, "ports": bool(ports), "seconds": args.seconds, "server_cpu_seconds": cpu,
+    result.update({"modules": len(ports["modules"]) if ports else n, "ports": bool(ports), "seconds": args.seconds,
+                   "keep_alive": not args.close, "server_cpu_seconds": cpu,
                    "server_cpu_us_per_request": cpu * 1e6 / max(result["requests"], 1)})
     return result
 
@@ -190,6 +157,7 @@ def main():
     parser.add_argument("--warmup", type=float, default=1, help="wrk's warm-up before each measurement")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
+    parser.add_argument("--close", action="store_true", help="a connection per request instead of keep-alive")
     parser.add_argument("--port-modules", help='the directory holding the ported modules (for "ports")')
     parser.add_argument("--antispam-service", help='tests/synapse/http_antispam/service.py (for "ports")')
     parser.add_argument("--out", help="also write the JSON here")
@@ -216,12 +184,7 @@ def main():
             finally:
                 server.shutdown()
                 server.server_close()
-    doc = {"wrk": version, "threads": args.threads, "connections": args.connections, "runs": runs}
-    text = json.dumps(doc)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
-    print(text)
+    emit({"wrk": version, "threads": args.threads, "connections": args.connections, "runs": runs}, args.out)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@
 -- table without running the event pipeline, which is what is being measured. CHAT_ROOM (the
 -- room ID, percent-encoded) and CHAT_TOKEN (an access token of a member) come from the driver.
 --
--- One connection per request ("Connection: close"): the chat host (cpp-httplib without
--- TCP_NODELAY) writes a response's headers and body separately, so on a kept-alive connection
--- the body waits for the client's delayed ACK, 40 ms, and wrk would measure that timer.
+-- Connections are kept alive, as clients keep them: the host writes each response in one piece
+-- with TCP_NODELAY, so no delayed ACK stands between requests. CHAT_CLOSE=1 sends
+-- "Connection: close" on every request instead, to measure a connection per request.
 local room = os.getenv("CHAT_ROOM")
 local token = os.getenv("CHAT_TOKEN")
 if not room or not token then
@@ -25,7 +25,9 @@ local sent = 0
 wrk.method = "PUT"
 wrk.headers["Authorization"] = "Bearer " .. token
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Connection"] = "close"
+if os.getenv("CHAT_CLOSE") == "1" then
+   wrk.headers["Connection"] = "close"
+end
 wrk.body = '{"msgtype": "m.text", "body": "hello from wrk"}'
 
 function request()

@@ -21,7 +21,9 @@
 //                                  against BM_raw_dlopen_cycle_1000 over the same files
 //   BM_cli_inspect_1000            `modkit inspect` over those files, when the CLI was built
 //   BM_chat_host_send/N            the chat host under wrk with N spam-checker modules
-//                                  (bench/chat_host_rps.py), as counters
+//                                  (bench/chat_host_rps.py, kept-alive connections), as counters
+//   BM_chat_host_sync_fanout       one message to 500 long-polling /sync clients
+//                                  (bench/chat_host_sync_fanout.py), as counters
 // allocs_per_iter counts heap allocations inside the timed loop (global operator new below).
 #include "allocation_counter.hpp"
 #include "elf/elf_facts.hpp"
@@ -761,6 +763,26 @@ void BM_chat_host_send(benchmark::State &state) {
    chat_driver_counters(state, {"--counts", std::to_string(state.range(0))});
 }
 BENCHMARK(BM_chat_host_send)->Arg(0)->Arg(1)->Arg(4)->Arg(16)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// One message fanned out to 500 long-polling /sync requests (bench/chat_host_sync_fanout.py):
+// the time until the last of them has it, over 20 rounds, and what the waiting requests cost
+// other clients (a request's latency with and without them) and the host (its threads).
+void BM_chat_host_sync_fanout(benchmark::State &state) {
+   nlohmann::json run;
+   for (auto _ : state) {
+      int status = 0;
+      const std::string out = run_child("python3", {"python3", MODKIT_BENCH_FANOUT_DRIVER, "--host", MODKIT_BENCH_CHAT_HOST,
+                                                    "--clients", "500", "--rounds", "20"}, {}, status);
+      run = nlohmann::json::parse(out, nullptr, false);
+      if (status != 0 || !run.is_object() || !run.contains("last_p50_ms")) {
+         state.SkipWithError("bench/chat_host_sync_fanout.py failed");
+         return;
+      }
+   }
+   for (const auto &[key, value] : run.items())
+      if (value.is_number()) state.counters[key] = value.get<double>();
+}
+BENCHMARK(BM_chat_host_sync_fanout)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 #ifdef MODKIT_BENCH_PORT_MODULE_DIR
 // The same send with the ported Synapse modules loaded (samples/synapse), http_antispam asking

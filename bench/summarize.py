@@ -144,6 +144,7 @@ def modkit_table(doc, synapse):
     else:
         print("\n`modkit inspect` (BM_cli_inspect_1000): missing (the CLI was not built or failed)")
     chat_table(medians, cvs_of(doc))
+    fanout_table(medians)
     if synapse:
         print("\n| N callbacks | Synapse's loop, Python %s: CPU ns/event | modkit `BM_dispatch_first/N` CPU ns "
               "| Python ÷ modkit | modkit `BM_guarded_first/N` CPU ns | Python ÷ guarded |" % synapse["python"])
@@ -194,6 +195,20 @@ def chat_table(medians, cvs):
             "%.0f%%" % (100 * cv["server_cpu_us_per_request"]) if cv else "?",
             "%+.1f" % (cpu - base["server_cpu_us_per_request"]) if base else "",
             ports["latency_p50_ms"], ports["latency_p99_ms"]))
+
+
+def fanout_table(medians):
+    """One message to many long-polling /sync clients (BM_chat_host_sync_fanout)."""
+    f = medians.get("BM_chat_host_sync_fanout")
+    if not f or "last_p50_ms" not in f:
+        print("\nOne message to long-polling clients (BM_chat_host_sync_fanout): missing (the host not built)")
+        return
+    print("\n| long-polling clients | until the last has it, p50 / p99 (ms) | each delivery, p50 / p99 (ms) "
+          "| another client's request, none waiting / all waiting, p99 (ms) | host threads, none / all waiting |")
+    print("|---:|---|---|---|---|")
+    print("| %d | %.1f / %.1f | %.1f / %.1f | %.2f / %.2f | %d / %d |" % (
+        f["clients"], f["last_p50_ms"], f["last_p99_ms"], f["delivery_p50_ms"], f["delivery_p99_ms"],
+        f["probe_idle_p99_ms"], f["probe_waiting_p99_ms"], f["threads_idle"], f["threads_waiting"]))
 
 
 def main(path, synapse_path=None):

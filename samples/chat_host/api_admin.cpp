@@ -247,6 +247,10 @@ Response metrics(Ctx &ctx) {
    Response r;
    r.content_type = "text/plain; version=0.0.4";
    r.body = ctx.app.metrics().render();
+   // What idle clients cost: their long polls hold no thread, only a waiter each.
+   r.body += fmt::format("# HELP modkit_sync_requests_waiting Long-polling /sync requests waiting for news.\n"
+                         "# TYPE modkit_sync_requests_waiting gauge\nmodkit_sync_requests_waiting {}\n",
+                         ctx.app.state().notifier.waiting());
    // The modules' own metrics (modkit.metrics/1), named modkit_mod_<module>_*, after the host's.
    r.body += ctx.app.modules().loader().metrics_text(MODKIT_LOADER_METRICS_MODULES);
    return r;

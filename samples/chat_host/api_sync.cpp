@@ -133,10 +133,18 @@ void joined_room(State &s, const std::string &id, const std::string &user, Since
                  const SyncFilter &filter, Snapshot &out) {
    JoinedRoom room;
    const uint64_t since = since_token.value_or(0);
-   const bool newly_joined = !since_token || (membership_stream(s, id, user) > since && !joined_at(s, id, user, since));
+   const uint64_t membership_at = membership_stream(s, id, user);
+   const bool newly_joined = !since_token || (membership_at > since && !joined_at(s, id, user, since));
    std::vector<const Event *> fresh;
-   for (const Event *e : s.visible_timeline(id, user))
-      if ((newly_joined || e->stream > since) && filter.timeline.matches(e->type, e->sender)) fresh.push_back(e);
+   if (since_token && membership_at <= since) {
+      // Joined since before `since` without a break: all that came since is visible, and only
+      // that is read, from the end of the timeline.
+      for (const Event *e : s.events_after(id, since))
+         if (filter.timeline.matches(e->type, e->sender)) fresh.push_back(e);
+   } else {
+      for (const Event *e : s.visible_timeline(id, user))
+         if ((newly_joined || e->stream > since) && filter.timeline.matches(e->type, e->sender)) fresh.push_back(e);
+   }
    const int64_t limit = filter.timeline.limit ? filter.timeline.limit : default_timeline_limit;
    if (static_cast<int64_t>(fresh.size()) > limit) {
       room.limited = true;
@@ -178,7 +186,11 @@ void joined_room(State &s, const std::string &id, const std::string &user, Since
    const bool changed = newly_joined || !room.timeline.empty() || !room.state.empty() || !room.ephemeral.empty() ||
                         !room.account_data.empty();
    if (!changed) return;
-   room.summary = summary_of(s, id, user);
+   // The summary when the membership may have changed (as Synapse sends it).
+   const auto member_event = [](const Event &e) { return e.type == "m.room.member"; };
+   if (newly_joined || std::any_of(room.timeline.begin(), room.timeline.end(), member_event) ||
+       std::any_of(room.state.begin(), room.state.end(), member_event))
+      room.summary = summary_of(s, id, user);
    room.unread = unread_counts(s, id, user);
    out.join.emplace(id, std::move(room));
 }

@@ -112,7 +112,10 @@ std::string App::send_event(Ctx &ctx, Event event, SendOptions options) {
          ctx.trace.note("sender is shadow-banned: the event is dropped silently");
          return event.event_id;
       }
-      state_before = state_.state_json(event.room_id);
+      if (modules_->has_callbacks(MODKIT_THIRD_PARTY_RULES_ID, MODKIT_THIRD_PARTY_RULES_CHECK_EVENT_ALLOWED))
+         state_before = state_.state_json(event.room_id);
+      else
+         state_before = json::object(); // no rules module to read it (see has_callbacks)
    }
    event.origin = config_.server_name;
    event.origin_server_ts = now_ms();
@@ -150,22 +153,27 @@ std::string App::send_event(Ctx &ctx, Event event, SendOptions options) {
 }
 
 void App::commit_event(Ctx &ctx, Event event) {
-   json state_after;
+   json state_after = json::object();
    std::set<std::string> servers;
    json pdu;
+   // Arguments no module would read are not built (see has_callbacks).
+   const bool notify = modules_->has_callbacks(MODKIT_THIRD_PARTY_RULES_ID, MODKIT_THIRD_PARTY_RULES_ON_NEW_EVENT);
+   const bool deliver = event.origin == config_.server_name && modules_->wants_federation_deliveries();
    {
       std::lock_guard<std::mutex> lock(state_.mutex);
       state_.append(event);
-      state_after = state_.state_json(event.room_id);
-      for (const char *m : {"join", "invite"})
-         for (const auto &member : state_.members(event.room_id, m))
-            if (!state_.is_local(member)) servers.insert(server_of(member));
-      pdu = state_.events[event.event_id].to_pdu();
+      if (notify) state_after = state_.state_json(event.room_id);
+      if (deliver) {
+         for (const char *m : {"join", "invite"})
+            for (const auto &member : state_.members(event.room_id, m))
+               if (!state_.is_local(member)) servers.insert(server_of(member));
+         pdu = state_.events[event.event_id].to_pdu();
+      }
    }
    // on_new_event fails open: a module's error is logged by the dispatch, never fails the request.
    modules_->on_new_event(ctx.call, event_arg(event), state_after);
    // Other servers with members in the room receive the event (simulated: no network).
-   if (event.origin == config_.server_name && !servers.empty() && modules_->wants_federation_deliveries()) {
+   if (deliver && !servers.empty()) {
       for (const auto &server : servers) {
          modules_->on_event_delivered_over_federation(ctx.call, server, json::array({pdu}), MODKIT_FEDERATION_DELIVERY_SEND);
          ctx.trace.note("delivered " + event.event_id + " to " + server + " over /send");

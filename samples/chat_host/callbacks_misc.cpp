@@ -349,12 +349,16 @@ Done ModuleHost::on_event_delivered_over_federation(CallContext &ctx, const std:
                                                                static_cast<const modkit_federation_delivery *>(&d));
 }
 
-bool ModuleHost::wants_federation_deliveries() const {
+bool ModuleHost::has_callbacks(const char *category_id, uint32_t slot_index) const {
    modkit::ReadGuard guard(reader());
-   const int32_t category = modkit_loader_category_index(loader_->get(), MODKIT_FEDERATION_ID);
-   const modkit_loader_slot *slot = modkit_loader_snapshot_slot(&guard.snapshot(), static_cast<uint32_t>(category),
-                                                                MODKIT_FEDERATION_ON_EVENT_DELIVERED_OVER_FEDERATION);
+   const int32_t category = modkit_loader_category_index(loader_->get(), category_id);
+   if (category < 0) return false;
+   const modkit_loader_slot *slot = modkit_loader_snapshot_slot(&guard.snapshot(), static_cast<uint32_t>(category), slot_index);
    return slot && slot->count > 0;
+}
+
+bool ModuleHost::wants_federation_deliveries() const {
+   return has_callbacks(MODKIT_FEDERATION_ID, MODKIT_FEDERATION_ON_EVENT_DELIVERED_OVER_FEDERATION);
 }
 
 } // namespace chat

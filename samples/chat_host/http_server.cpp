@@ -2,7 +2,7 @@
 //
 // Ownership and threads. Impl::io runs on the one thread that called run(); every Connection,
 // Impl::connections and the acceptor are touched only there, so they need no lock. A request is
-// handed to Impl::workers (asio::thread_pool, Limits::worker_threads threads) by value; the worker
+// handed to Impl::workers (WorkerPool, Limits::worker_threads threads) by value; the worker
 // runs the router, which takes the state's own locks, and posts the serialised response back to
 // io, where the Connection writes it. A connection reads its next request only after it has
 // written the last response, so pipelined requests are answered in order, one at a time, and a
@@ -14,13 +14,14 @@
 
 #include "app.hpp"
 #include "http_request.hpp"
+#include "worker_pool.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <chrono>
@@ -100,7 +101,7 @@ struct Server {
    tcp::acceptor acceptor{io};
    asio::steady_timer accept_retry{io};
    size_t connections = 0; // open connections; I/O thread only
-   asio::thread_pool workers;
+   WorkerPool workers;
    std::atomic<bool> stopped{false};
    std::set<Connection *> parked; // connections holding a long-polling request; I/O thread only
 
@@ -126,10 +127,29 @@ public:
    void start() { next_request(); }
 
 private:
+   // The connection's one deadline (the idle, request or write timeout of its current phase).
+   // Setting it is a store: the timer is moved only when the new deadline is earlier than its
+   // expiry, and it expires no later than the shortest timeout from when it was set, so a phase
+   // that starts later never needs it moved. When it fires early, it is set again for what
+   // remains. Kept-alive requests thus cost no timer system call each.
    void arm(uint64_t ms) {
-      timer_.expires_after(std::chrono::milliseconds(ms));
+      deadline_ = Clock::now() + std::chrono::milliseconds(ms);
+      if (!timer_pending_ || deadline_ < expiry_) schedule();
+   }
+   void disarm() { deadline_ = Clock::time_point::max(); } // a worker or a long poll has the request
+
+   void schedule() {
+      const auto &l = server_.limits;
+      const uint64_t shortest = std::min({l.idle_timeout_ms, l.request_timeout_ms, l.write_timeout_ms});
+      expiry_ = std::min(deadline_, Clock::now() + std::chrono::milliseconds(shortest));
+      timer_pending_ = true;
+      timer_.expires_at(expiry_);
       timer_.async_wait([self = shared_from_this()](const boost::system::error_code &ec) {
-         if (!ec) self->close(); // the deadline passed: the client is too slow or gone
+         if (ec) return; // moved or cancelled: a newer wait (if any) is pending
+         self->timer_pending_ = false;
+         if (self->closed_ || self->deadline_ == Clock::time_point::max()) return;
+         if (Clock::now() >= self->deadline_) return self->close(); // the client is too slow or gone
+         self->schedule();
       });
    }
 
@@ -170,7 +190,7 @@ private:
    }
 
    void handle() {
-      timer_.cancel();
+      disarm();
       auto request = std::make_shared<Request>(reader_.request(remote_));
       request->admin_listener = server_.admin_listener;
       request->may_hold = true;
@@ -180,7 +200,7 @@ private:
    // Runs the router on a worker; the answer is written on the I/O thread, or the request is
    // parked there when the handler asks to wait (long polling).
    void run(std::shared_ptr<Request> request, bool keep_alive) {
-      asio::post(server_.workers, [self = shared_from_this(), request, keep_alive] {
+      server_.workers.post([self = shared_from_this(), request, keep_alive] {
          std::string wire;
          std::optional<LongPoll> poll;
          try {
@@ -294,6 +314,8 @@ private:
    uint64_t waiter_ = 0;
    std::string remote_, buffer_, out_;
    bool deadline_armed_ = false, closed_ = false;
+   Clock::time_point deadline_ = Clock::time_point::max(), expiry_{}; // I/O thread only
+   bool timer_pending_ = false;
 };
 
 void Server::accept() {

@@ -262,6 +262,10 @@ public:
    Done on_event_delivered_over_federation(CallContext &, const std::string &server, const json &events,
                                            modkit_federation_delivery_method method);
    bool wants_federation_deliveries() const;
+   // Whether any loaded module registered this slot of this category now: lets the host skip
+   // building arguments (a room's state as JSON) that no module would read. A reload may change
+   // the answer a moment later; callers pass something valid either way.
+   bool has_callbacks(const char *category_id, uint32_t slot) const;
 
    // Internals shared with the dispatch helpers.
    modkit::Loader &loader() { return *loader_; }

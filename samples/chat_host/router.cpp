@@ -7,35 +7,65 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+
 namespace chat {
 
 namespace {
 
-std::vector<std::string> split_path(const std::string &path) {
-   std::vector<std::string> out;
+// "/a/b/c" -> {"a", "b", "c"}: views into path, which must outlive them.
+std::vector<std::string_view> split_path(std::string_view path) {
+   std::vector<std::string_view> out;
    size_t i = 1;
    while (i <= path.size()) {
       const size_t slash = path.find('/', i);
-      out.push_back(path.substr(i, slash == std::string::npos ? std::string::npos : slash - i));
-      if (slash == std::string::npos) break;
+      out.push_back(path.substr(i, slash == std::string_view::npos ? std::string_view::npos : slash - i));
+      if (slash == std::string_view::npos) break;
       i = slash + 1;
    }
    return out;
 }
 
-bool match(const std::string &pattern, const std::string &path, std::map<std::string, std::string> *params) {
-   const auto want = split_path(pattern), got = split_path(path);
-   if (want.size() != got.size()) return false;
-   for (size_t i = 0; i < want.size(); ++i) {
-      const std::string &w = want[i];
-      if (w.size() > 2 && w.front() == '{' && w.back() == '}') {
-         if (got[i].empty()) return false;
-         if (params) (*params)[w.substr(1, w.size() - 2)] = percent_decode(got[i]);
-      } else if (w != got[i]) {
-         return false;
-      }
+// A route's pattern, split once: literal segments, and "{name}" placeholders (name kept).
+struct Pattern {
+   struct Segment {
+      std::string text;
+      bool placeholder;
+   };
+   std::vector<Segment> segments;
+};
+
+Pattern compile(const std::string &pattern) {
+   Pattern p;
+   for (std::string_view s : split_path(pattern)) {
+      const bool placeholder = s.size() > 2 && s.front() == '{' && s.back() == '}';
+      p.segments.push_back({std::string(placeholder ? s.substr(1, s.size() - 2) : s), placeholder});
    }
+   return p;
+}
+
+// Every request is matched against every route: the patterns are split once, the path once per
+// request, and nothing is allocated unless the route matches.
+bool match(const Pattern &pattern, const std::vector<std::string_view> &got, std::map<std::string, std::string> *params) {
+   if (pattern.segments.size() != got.size()) return false;
+   for (size_t i = 0; i < got.size(); ++i) {
+      const auto &w = pattern.segments[i];
+      if (w.placeholder ? got[i].empty() : w.text != got[i]) return false;
+   }
+   if (params)
+      for (size_t i = 0; i < got.size(); ++i)
+         if (pattern.segments[i].placeholder) (*params)[pattern.segments[i].text] = percent_decode(std::string(got[i]));
    return true;
+}
+
+// routes()' patterns, compiled, in the same order.
+const std::vector<Pattern> &patterns() {
+   static const std::vector<Pattern> all = [] {
+      std::vector<Pattern> p;
+      for (const Route &r : routes()) p.push_back(compile(r.pattern));
+      return p;
+   }();
+   return all;
 }
 
 Response error_response(int status, const std::string &errcode, const std::string &message,
@@ -102,8 +132,9 @@ json Ctx::request_info() const {
 Router::Router(App &app) : app_(app) {}
 
 bool Router::is_builtin(const std::string &path) {
-   for (const Route &r : routes())
-      if (match(r.pattern, path, nullptr)) return true;
+   const auto got = split_path(path);
+   for (const Pattern &p : patterns())
+      if (match(p, got, nullptr)) return true;
    return false;
 }
 
@@ -172,13 +203,14 @@ Response Router::dispatch(const Request &request, Ctx &ctx, const std::string *a
    }
    const Route *found = nullptr;
    bool path_known = false;
-   for (const Route &r : routes()) {
-      std::map<std::string, std::string> params;
-      if (!match(r.pattern, request.path, &params)) continue;
+   const auto got = split_path(request.path);
+   const std::vector<Route> &all = routes();
+   for (size_t i = 0; i < all.size(); ++i) {
+      if (!match(patterns()[i], got, nullptr)) continue;
       path_known = true;
-      if (r.method != request.method) continue;
-      found = &r;
-      ctx.params = std::move(params);
+      if (all[i].method != request.method) continue;
+      found = &all[i];
+      match(patterns()[i], got, &ctx.params);
       break;
    }
    // Before anything is looked up, stored or handed to a module.

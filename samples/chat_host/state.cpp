@@ -191,6 +191,21 @@ std::vector<const Event *> State::visible_timeline(const std::string &room_id, c
    return out;
 }
 
+std::vector<const Event *> State::events_after(const std::string &room_id, uint64_t after) const {
+   std::vector<const Event *> out;
+   auto room = rooms.find(room_id);
+   if (room == rooms.end()) return out;
+   const auto &timeline = room->second.timeline;
+   for (auto it = timeline.rbegin(); it != timeline.rend(); ++it) {
+      auto e = events.find(*it);
+      if (e == events.end()) continue;
+      if (e->second.stream <= after) break;
+      if (!e->second.soft_failed) out.push_back(&e->second);
+   }
+   std::reverse(out.begin(), out.end());
+   return out;
+}
+
 std::set<std::string> State::rooms_of(const std::string &user_id) const {
    std::set<std::string> out;
    for (const auto &[id, room] : rooms) {

@@ -143,6 +143,13 @@ public:
    // room -> (user, receipt type) -> receipt
    std::map<std::string, std::map<std::pair<std::string, std::string>, Receipt>> receipts;
    std::map<std::string, std::vector<json>> filters;          // user -> filter definitions, by ID
+   // /sync's unread counts, kept per (room, user) so each sync evaluates only the events that
+   // came since the last (unread.cpp).
+   struct UnreadMemo {
+      uint64_t receipt = 0, counted = 0;
+      int64_t notifications = 0, highlights = 0;
+   };
+   std::map<std::pair<std::string, std::string>, UnreadMemo> unread_memo;
    static constexpr size_t max_filters_per_user = 100;
    // Wakes waiting requests (long-polling /sync). Every change that moves the stream notifies it
    // while this mutex is still held, so a woken request finds the change made.
@@ -181,6 +188,9 @@ public:
    // joined now, events from before they joined; "world_readable" shows all. Events after a
    // user left stay hidden. Soft-failed events never show.
    std::vector<const Event *> visible_timeline(const std::string &room_id, const std::string &user_id) const;
+   // The room's events after stream position `after`, oldest first, soft-failed ones left out:
+   // what a member who has been joined since then may see, found from the end of the timeline.
+   std::vector<const Event *> events_after(const std::string &room_id, uint64_t after) const;
    std::set<std::string> rooms_of(const std::string &user_id) const; // rooms joined
    bool share_room(const std::string &a, const std::string &b) const;
    std::optional<std::string> user_for_threepid(const std::string &medium, const std::string &address) const;

@@ -35,6 +35,8 @@ TEST_CASE("long polling: many waiting syncs hold no worker, and one message wake
    for (int i = 0; i < 500 && host.app->state().notifier.waiting() < clients; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
    REQUIRE(host.app->state().notifier.waiting() == clients);
+   const std::string admin = host.admin();
+   CHECK(host.request("GET", "/metrics", nullptr, admin).body.find("modkit_sync_requests_waiting 40\n") != std::string::npos);
    // ... and the server still answers everyone else, on the same two workers.
    Raw other(served.port);
    REQUIRE(other.send(get(c + "/account/whoami", alice)));
