@@ -264,7 +264,11 @@ private:
             while (context && start <= context->size()) {
                const size_t comma = std::min(context->find(',', start), context->size());
                const std::string part = context->substr(start, comma - start);
-               if (part.find('=') != std::string::npos) domain += (domain.empty() ? "" : ".") + part.substr(part.find('=') + 1);
+               // Appended in two steps: GCC 12 at -O3 warns falsely (-Wrestrict) on "." + string&&.
+               if (part.find('=') != std::string::npos) {
+                  if (!domain.empty()) domain += '.';
+                  domain.append(part, part.find('=') + 1);
+               }
                start = comma + 1;
             }
             return domain;
