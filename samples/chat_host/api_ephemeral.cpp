@@ -33,9 +33,9 @@ Response put_typing(Ctx &ctx) {
    std::lock_guard<std::mutex> lock(ctx.app.state().mutex);
    State &s = ctx.app.state();
    require_member(s, room_id, user_id);
-   Typing &t = s.typing[room_id];
    const int64_t now = now_ms();
-   for (auto it = t.until.begin(); it != t.until.end();) it = it->second <= now ? t.until.erase(it) : std::next(it);
+   s.expire_typing(room_id, now);
+   Typing &t = s.typing[room_id];
    const bool was = t.until.count(user_id) > 0;
    if (typing) t.until[user_id] = now + timeout;
    else t.until.erase(user_id);

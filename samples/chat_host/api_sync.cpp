@@ -65,6 +65,7 @@ struct LeftRoom {
 
 struct Snapshot {
    uint64_t position = 0;
+   int64_t recheck_ms = 0; // when someone's typing in the user's rooms times out (0: nobody types)
    std::map<std::string, JoinedRoom> join;
    std::map<std::string, std::vector<Event>> invite; // stripped state
    std::map<std::string, LeftRoom> leave;
@@ -215,6 +216,12 @@ Snapshot snapshot(App &app, const std::string &user, Since since_token, bool ful
    Snapshot out;
    std::lock_guard<std::mutex> lock(app.state().mutex);
    State &s = app.state();
+   // Typing that timed out is news, made before the position is taken; the next timeout is when
+   // a waiting sync must look again.
+   for (const auto &id : s.rooms_of(user)) {
+      const int64_t next = s.expire_typing(id, now_ms());
+      if (next && (!out.recheck_ms || next < out.recheck_ms)) out.recheck_ms = next;
+   }
    out.position = s.stream();
    for (const auto &[id, room] : s.rooms) {
       if (room.shut_down || !filter.allows_room(id)) continue;
@@ -309,10 +316,11 @@ Response sync(Ctx &ctx) {
       if (!since || full_state || !snap.empty() || now_ms() >= deadline) return json_response(render(ctx, snap));
       if (ctx.req.may_hold) {
          Response wait;
-         wait.long_poll = LongPoll{ctx.user_id, snap.position, deadline};
+         wait.long_poll = LongPoll{ctx.user_id, snap.position, deadline, snap.recheck_ms};
          return wait;
       }
-      ctx.app.state().notifier.wait_blocking(ctx.user_id, snap.position, deadline);
+      ctx.app.state().notifier.wait_blocking(ctx.user_id, snap.position,
+                                             snap.recheck_ms ? std::min(deadline, snap.recheck_ms) : deadline);
    }
 }
 

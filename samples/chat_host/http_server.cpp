@@ -224,7 +224,8 @@ private:
       request->poll_deadline_ms = poll.deadline_ms;
       parked_ = request;
       parked_keep_alive_ = keep_alive;
-      poll_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, poll.deadline_ms - now_ms())));
+      const int64_t wake = poll.recheck_ms ? std::min(poll.deadline_ms, poll.recheck_ms) : poll.deadline_ms;
+      poll_timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(0, wake - now_ms())));
       poll_timer_.async_wait([self = shared_from_this()](const boost::system::error_code &ec) {
          if (!ec) self->resume();
       });

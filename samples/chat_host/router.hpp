@@ -23,12 +23,13 @@ class App;
 struct Device;
 
 // A handler with nothing to answer yet asks the carrier to hold the request (Request::may_hold)
-// until the notifier wakes user_id past stream position `seen`, or until deadline_ms, and then to
-// run it again with Request::poll_deadline_ms set.
+// until the notifier wakes user_id past stream position `seen`, or until recheck_ms or
+// deadline_ms, and then to run it again with Request::poll_deadline_ms set to deadline_ms.
 struct LongPoll {
    std::string user_id;
    uint64_t seen = 0;
    int64_t deadline_ms = 0;
+   int64_t recheck_ms = 0; // also run again at this time (0: only at the deadline), e.g. when typing times out
 };
 
 struct Response {

@@ -116,6 +116,24 @@ json State::state_json(const std::string &room_id) const {
    return out;
 }
 
+int64_t State::expire_typing(const std::string &room_id, int64_t now) {
+   auto t = typing.find(room_id);
+   if (t == typing.end()) return 0;
+   bool dropped = false;
+   int64_t next = 0;
+   for (auto it = t->second.until.begin(); it != t->second.until.end();) {
+      if (it->second <= now) {
+         it = t->second.until.erase(it);
+         dropped = true;
+      } else {
+         next = next ? std::min(next, it->second) : it->second;
+         ++it;
+      }
+   }
+   if (dropped) t->second.stream = next_stream_for(members(room_id, "join"));
+   return next;
+}
+
 std::vector<std::string> State::audience(const std::string &room_id) const {
    std::vector<std::string> out = members(room_id, "join");
    for (auto &u : members(room_id, "invite")) out.push_back(std::move(u));

@@ -182,6 +182,10 @@ public:
    // Stores an accepted event (state too) and gives it a stream position; a redaction prunes its
    // target's content. Wakes the room's joined and invited members and the membership's target.
    void append(Event event);
+   // Drops who stopped typing in room_id by their timeout; a drop is news for the members (a
+   // new stream position, which wakes their /sync). Returns the earliest timeout still to come
+   // (wall clock, ms), or 0 when nobody is typing.
+   int64_t expire_typing(const std::string &room_id, int64_t now);
    // Joined and invited users, who see what happens in the room.
    std::vector<std::string> audience(const std::string &room_id) const;
    std::string join_rule(const std::string &room_id) const;

@@ -61,6 +61,22 @@ TEST_CASE("long polling: many waiting syncs hold no worker, and one message wake
    }
 }
 
+TEST_CASE("long polling: a parked sync wakes when someone's typing times out") {
+   Host host({probe("chat_a", "a")});
+   const std::string alice = host.user("alice"), bob = host.user("bob");
+   const std::string room = host.room(alice, {{"invite", {"@bob:example.org"}}});
+   REQUIRE(host.request("POST", c + "/rooms/" + room + "/join", json::object(), bob).status == 200);
+   REQUIRE(host.request("PUT", c + "/rooms/" + room + "/typing/@alice:example.org", {{"typing", true}, {"timeout", 300}},
+                        alice).status == 200);
+   const std::string since = Host::body(host.request("GET", c + "/sync", nullptr, bob))["next_batch"];
+   Served served(*host.app);
+   Raw waiting(served.port);
+   REQUIRE(waiting.send(get(c + "/sync?since=" + since + "&timeout=20000", bob)));
+   const Reply r = waiting.read(10000); // well before the long poll's own end
+   REQUIRE(r.status == 200);
+   CHECK(r.json_body()["rooms"]["join"][room]["ephemeral"]["events"][0]["content"]["user_ids"] == json::array());
+}
+
 TEST_CASE("long polling: a server stopped with syncs waiting forgets them") {
    Host host({probe("chat_a", "a")});
    const std::string bob = host.user("bob");

@@ -222,6 +222,19 @@ TEST_CASE("sync: typing and receipts are ephemeral events; unread counts follow 
    }
 }
 
+TEST_CASE("sync: typing that times out is announced to a waiting sync when it does") {
+   Pair p;
+   REQUIRE(p.host.request("PUT", c + "/rooms/" + p.room + "/typing/@alice:example.org", {{"typing", true}, {"timeout", 300}},
+                          p.alice).status == 200);
+   const json started = p.sync(p.bob);
+   REQUIRE(p.joined(started)["ephemeral"]["events"].size() == 1);
+   const auto start = std::chrono::steady_clock::now();
+   const json stopped = p.sync(p.bob, "since=" + started["next_batch"].get<std::string>() + "&timeout=20000");
+   const auto waited = std::chrono::steady_clock::now() - start;
+   CHECK(p.joined(stopped)["ephemeral"]["events"][0] == json{{"type", "m.typing"}, {"content", {{"user_ids", json::array()}}}});
+   CHECK(waited < std::chrono::seconds(10)); // at the timeout, not at the end of the long poll
+}
+
 TEST_CASE("sync: invites, and rooms left since the last sync") {
    Host host{probe("chat_a", "a")};
    const std::string alice = host.user("alice"), bob = host.user("bob");
