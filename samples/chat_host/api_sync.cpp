@@ -19,14 +19,27 @@ const std::string client = "/_matrix/client/v3";
 constexpr int64_t default_timeline_limit = 10; // Synapse's
 constexpr int64_t max_timeout_ms = 10 * 60 * 1000;
 
-uint64_t parse_token(const std::string &token, const char *what) {
-   if (token.size() < 2 || token[0] != 's' || token.size() > 20 ||
-       token.find_first_not_of("0123456789", 1) != std::string::npos)
-      throw MatrixError(400, "M_INVALID_PARAM", std::string("Invalid ") + what + " token");
-   return std::stoull(token.substr(1));
+std::string token(uint64_t position) { return "s" + std::to_string(position); }
+
+// A filter ID as POST /user/{id}/filter gives them (the index in the user's list); nullopt when
+// the text cannot be one.
+std::optional<size_t> filter_id(const std::string &text) {
+   if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+   return std::stoul(text);
 }
 
-std::string token(uint64_t position) { return "s" + std::to_string(position); }
+// The timeline limit a filter asks for, or the default.
+int64_t timeline_limit(const SyncFilter &filter) {
+   return filter.timeline.limit ? filter.timeline.limit : default_timeline_limit;
+}
+
+// Keeps the last `limit` of events; true when some were dropped.
+template <class T>
+bool keep_last(std::vector<T> &events, int64_t limit) {
+   if (static_cast<int64_t>(events.size()) <= limit) return false;
+   events.erase(events.begin(), events.end() - limit);
+   return true;
+}
 
 // filter=: a filter ID from POST /user/{id}/filter, or a filter definition in JSON.
 SyncFilter filter_of(Ctx &ctx) {
@@ -41,13 +54,12 @@ SyncFilter filter_of(Ctx &ctx) {
       }
       return parse_sync_filter(definition);
    }
-   if (f->size() > 6 || f->find_first_not_of("0123456789") != std::string::npos)
-      throw MatrixError(400, "M_INVALID_PARAM", "filter must be a filter ID or a JSON object");
-   const size_t id = std::stoul(*f);
+   const auto id = filter_id(*f);
+   if (!id) throw MatrixError(400, "M_INVALID_PARAM", "filter must be a filter ID or a JSON object");
    std::lock_guard<std::mutex> lock(ctx.app.state().mutex);
    const auto &mine = ctx.app.state().filters[ctx.user_id];
-   if (id >= mine.size()) throw MatrixError(404, "M_NOT_FOUND", "No filter " + *f);
-   return parse_sync_filter(mine[id]);
+   if (*id >= mine.size()) throw MatrixError(404, "M_NOT_FOUND", "No filter " + *f);
+   return parse_sync_filter(mine[*id]);
 }
 
 struct JoinedRoom {
@@ -146,11 +158,7 @@ void joined_room(State &s, const std::string &id, const std::string &user, Since
       for (const Event *e : s.visible_timeline(id, user))
          if ((newly_joined || e->stream > since) && filter.timeline.matches(e->type, e->sender)) fresh.push_back(e);
    }
-   const int64_t limit = filter.timeline.limit ? filter.timeline.limit : default_timeline_limit;
-   if (static_cast<int64_t>(fresh.size()) > limit) {
-      room.limited = true;
-      fresh.erase(fresh.begin(), fresh.end() - limit);
-   }
+   room.limited = keep_last(fresh, timeline_limit(filter));
    room.prev_batch = fresh.empty() ? s.stream() : fresh.front()->stream - 1;
    std::set<std::string> in_timeline, senders;
    for (const Event *e : fresh) {
@@ -239,9 +247,7 @@ Snapshot snapshot(App &app, const std::string &user, Since since_token, bool ful
                left.timeline.push_back(*e);
          // The leave or ban itself, which the history visibility would hide from a non-member.
          left.timeline.push_back(*s.state_event(id, "m.room.member", user));
-         const int64_t limit = filter.timeline.limit ? filter.timeline.limit : default_timeline_limit;
-         if (static_cast<int64_t>(left.timeline.size()) > limit)
-            left.timeline.erase(left.timeline.begin(), left.timeline.end() - limit);
+         keep_last(left.timeline, timeline_limit(filter));
          left.prev_batch = left.timeline.empty() ? changed_at : left.timeline.front().stream - 1;
          out.leave.emplace(id, std::move(left));
       }
@@ -305,7 +311,7 @@ json render(Ctx &ctx, Snapshot &snap) {
 
 Response sync(Ctx &ctx) {
    Since since;
-   if (auto s = ctx.query("since")) since = parse_token(*s, "since");
+   if (auto s = ctx.query("since")) since = parse_stream_token(*s, "since");
    const int64_t timeout = static_cast<int64_t>(std::min<uint64_t>(ctx.query_number("timeout").value_or(0), max_timeout_ms));
    const bool full_state = ctx.query("full_state") == std::optional<std::string>("true");
    const SyncFilter filter = filter_of(ctx);
@@ -338,18 +344,23 @@ Response post_filter(Ctx &ctx) {
 }
 
 Response get_filter(Ctx &ctx) {
-   const std::string user_id = ctx.param("user_id"), id = ctx.param("filter_id");
+   const std::string user_id = ctx.param("user_id");
    if (user_id != ctx.user_id) throw MatrixError(403, "M_FORBIDDEN", "Cannot read other users' filters");
+   const auto id = filter_id(ctx.param("filter_id"));
    std::lock_guard<std::mutex> lock(ctx.app.state().mutex);
    const auto &mine = ctx.app.state().filters[user_id];
-   if (id.empty() || id.size() > 6 || id.find_first_not_of("0123456789") != std::string::npos || std::stoul(id) >= mine.size())
-      throw MatrixError(404, "M_NOT_FOUND", "No filter " + id);
-   return json_response(mine[std::stoul(id)]);
+   if (!id || *id >= mine.size()) throw MatrixError(404, "M_NOT_FOUND", "No filter " + ctx.param("filter_id"));
+   return json_response(mine[*id]);
 }
 
 } // namespace
 
-uint64_t parse_stream_token(const std::string &text, const char *what) { return parse_token(text, what); }
+uint64_t parse_stream_token(const std::string &token, const char *what) {
+   if (token.size() < 2 || token[0] != 's' || token.size() > 20 ||
+       token.find_first_not_of("0123456789", 1) != std::string::npos)
+      throw MatrixError(400, "M_INVALID_PARAM", std::string("Invalid ") + what + " token");
+   return std::stoull(token.substr(1));
+}
 
 void add_sync_routes(std::vector<Route> &r) {
    r.push_back({"GET", client + "/sync", Access::user, sync});

@@ -102,7 +102,9 @@ void App::check_event(const Event &event) const {
 
 std::string App::send_event(Ctx &ctx, Event event, SendOptions options) {
    check_event(event);
-   json state_before;
+   // The room's state is built only when a rules module will read it (see has_callbacks).
+   const bool rules = modules_->has_callbacks(MODKIT_THIRD_PARTY_RULES_ID, MODKIT_THIRD_PARTY_RULES_CHECK_EVENT_ALLOWED);
+   json state_before = json::object();
    {
       std::lock_guard<std::mutex> lock(state_.mutex);
       event.event_id = state_.new_id('$');
@@ -112,10 +114,7 @@ std::string App::send_event(Ctx &ctx, Event event, SendOptions options) {
          ctx.trace.note("sender is shadow-banned: the event is dropped silently");
          return event.event_id;
       }
-      if (modules_->has_callbacks(MODKIT_THIRD_PARTY_RULES_ID, MODKIT_THIRD_PARTY_RULES_CHECK_EVENT_ALLOWED))
-         state_before = state_.state_json(event.room_id);
-      else
-         state_before = json::object(); // no rules module to read it (see has_callbacks)
+      if (rules) state_before = state_.state_json(event.room_id);
    }
    event.origin = config_.server_name;
    event.origin_server_ts = now_ms();
