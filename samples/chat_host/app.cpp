@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace chat {
 
@@ -94,8 +95,13 @@ void App::check_event(const Event &event) const {
        (!event.event_id.empty() && !valid_event_id(event.event_id, max)))
       throw MatrixError(400, "M_INVALID_PARAM", "Invalid event: its IDs, type and state key must follow the Matrix grammar");
    // The size the spec bounds is the whole event as servers exchange it; ours lacks signatures
-   // and hashes, so the bound is met with room to spare once they are added elsewhere.
-   const size_t size = event.to_pdu().dump(-1, ' ', false, json::error_handler_t::replace).size();
+   // and hashes, so the bound is met with room to spare once they are added elsewhere. It is
+   // summed from the parts, so the content is serialised once, not copied into a whole PDU.
+   json pdu = event.envelope();
+   pdu["origin"] = event.origin;
+   const size_t size = pdu.dump(-1, ' ', false, json::error_handler_t::replace).size() +
+                       std::strlen(",\"content\":") +
+                       event.content.dump(-1, ' ', false, json::error_handler_t::replace).size();
    if (size > config_.limits.max_event_size)
       throw MatrixError(413, "M_TOO_LARGE", fmt::format("Event too large: {} bytes, at most {}", size, config_.limits.max_event_size));
 }
@@ -118,15 +124,17 @@ std::string App::send_event(Ctx &ctx, Event event, SendOptions options) {
    }
    event.origin = config_.server_name;
    event.origin_server_ts = now_ms();
+   // Built once: the three dispatches below read the same event until a module replaces it.
+   EventArg arg = event_arg(event);
    if (options.spam_check) {
-      const auto spam = modules_->check_event_for_spam(ctx.call, event_arg(event));
+      const auto spam = modules_->check_event_for_spam(ctx.call, arg);
       check(spam, "check_event_for_spam");
       if (spam.answer != MODKIT_NOT_SPAM)
          throw module_refusal(spam, 403, modkit_spam_result_errcode(spam.answer),
                            fmt::format("This message has been rejected as probable spam (module '{}')", spam.module));
    }
    json replacement;
-   const auto allowed = modules_->check_event_allowed(ctx.call, event_arg(event), state_before, replacement);
+   const auto allowed = modules_->check_event_allowed(ctx.call, arg, state_before, replacement);
    check(allowed, "check_event_allowed");
    if (allowed.answer == MODKIT_EVENT_DENY)
       throw module_refusal(allowed, 403, "M_FORBIDDEN", fmt::format("This event is not allowed in this context (module '{}')",
@@ -144,14 +152,15 @@ std::string App::send_event(Ctx &ctx, Event event, SendOptions options) {
          throw MatrixError(500, "M_UNKNOWN",
                            fmt::format("module '{}' replaced the event without a content object", allowed.module));
       event.content = replacement["content"];
+      arg.content = event.content.dump();
       ctx.trace.note("event content replaced by " + allowed.module);
    }
    const std::string id = event.event_id;
-   commit_event(ctx, std::move(event));
+   commit_event(ctx, std::move(event), &arg);
    return id;
 }
 
-void App::commit_event(Ctx &ctx, Event event) {
+void App::commit_event(Ctx &ctx, Event event, const EventArg *arg) {
    json state_after = json::object();
    std::set<std::string> servers;
    json pdu;
@@ -170,7 +179,8 @@ void App::commit_event(Ctx &ctx, Event event) {
       }
    }
    // on_new_event fails open: a module's error is logged by the dispatch, never fails the request.
-   modules_->on_new_event(ctx.call, event_arg(event), state_after);
+   const EventArg built = arg ? EventArg{} : event_arg(event);
+   modules_->on_new_event(ctx.call, arg ? *arg : built, state_after);
    // Other servers with members in the room receive the event (simulated: no network).
    if (deliver && !servers.empty()) {
       for (const auto &server : servers) {

@@ -65,8 +65,9 @@ public:
    // Throws MatrixError unless the event's names fit the Matrix grammar (M_INVALID_PARAM) and the
    // event as a PDU fits limits.max_event_size (413 M_TOO_LARGE). Called before any module sees it.
    void check_event(const Event &event) const;
-   // Stores an already accepted event and notifies (on_new_event, federation delivery).
-   void commit_event(Ctx &ctx, Event event);
+   // Stores an already accepted event and notifies (on_new_event, federation delivery). arg:
+   // the event as modules see it, when the caller has it already (else it is built).
+   void commit_event(Ctx &ctx, Event event, const EventArg *arg = nullptr);
    // An event as clients see it, with the modules' unsigned fields. Throws on a module error.
    json serve_event(Ctx &ctx, const Event &event);
    EventArg event_arg(const Event &event) const;

@@ -74,8 +74,9 @@ bool valid_server_name(std::string_view name) {
       if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
       host = host.substr(0, colon);
    }
+   // ASCII classes by hand: std::isalnum asks the locale for every character.
    return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' || c == '-';
    });
 }
 

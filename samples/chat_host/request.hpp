@@ -16,6 +16,9 @@ struct Request {
    std::string body;
    std::string remote_addr = "127.0.0.1";
    bool admin_listener = false; // arrived on the loopback admin listener (host_config: admin_listen)
+   // The carrier reads Response::trace (the scenario runner, tests). The HTTP server does not:
+   // its requests record only the trace's notes, not every module's answer.
+   bool traced = true;
    // Long polling (/sync with a timeout). may_hold: the carrier can keep the request waiting
    // without a thread (the HTTP server's event loop); otherwise the handler waits on its own
    // thread. poll_deadline_ms: when the wait ends (wall clock), once a first run has set it.

@@ -145,7 +145,7 @@ Response Router::act(const std::string &user_id, const Request &request) { retur
 Response Router::serve(const Request &request, const std::string *acting_as) {
    Ctx ctx(app_, request);
    ctx.call.request_id = app_.next_request_id();
-   ctx.call.trace = &ctx.trace;
+   ctx.call.trace = request.traced ? &ctx.trace : nullptr;
    Response response;
    try {
       check_request_text(request);

@@ -13,12 +13,18 @@ int64_t now_ms() {
    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-json Event::to_client() const {
-   json j = {{"event_id", event_id}, {"room_id", room_id},     {"sender", sender},
-             {"type", type},         {"content", content},     {"origin_server_ts", origin_server_ts}};
+json Event::envelope() const {
+   json j = {{"event_id", event_id}, {"room_id", room_id}, {"sender", sender}, {"type", type},
+             {"origin_server_ts", origin_server_ts}};
    if (state_key) j["state_key"] = *state_key;
    // Room versions up to 10 carry the redacted event's ID at the top level too.
    if (type == "m.room.redaction" && content.contains("redacts")) j["redacts"] = content["redacts"];
+   return j;
+}
+
+json Event::to_client() const {
+   json j = envelope();
+   j["content"] = content;
    return j;
 }
 

@@ -63,6 +63,8 @@ struct Event {
 
    // The client-server format without unsigned.
    json to_client() const;
+   // to_client without the content (what sizing the event needs).
+   json envelope() const;
    // The event as a federation PDU (what another server would receive).
    json to_pdu() const;
 };
@@ -126,7 +128,7 @@ public:
    std::map<std::string, User> users;                        // by user ID
    std::map<std::string, Device> tokens;                      // by access token
    std::map<std::string, Room> rooms;
-   std::map<std::string, Event> events;                       // by event ID
+   std::unordered_map<std::string, Event> events;             // by event ID; nodes never move
    std::map<std::string, std::string> aliases;                // "#a:server" -> room ID
    std::map<std::string, Presence> presence;                  // by user ID
    std::map<std::string, std::vector<PresenceDelivery>> presence_inbox; // by recipient
