@@ -5,10 +5,12 @@
 // callbacks_*.cpp files and module_host.cpp.
 #pragma once
 
+#include "blocking.hpp"
 #include "call_frames.hpp"
 #include "module_host.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -140,7 +142,6 @@ public:
    }
    const modkit_loader_snapshot &snapshot() const { return guard_->snapshot(); }
    modkit_call *call() { return &call_; }
-   bool ran() const { return !run_.answers.empty(); }
 
    // invoke(entry, outputs...), traced with the module's first output and counted in the
    // loader's per-callback metrics: for loops of the host's own (the policies count their
@@ -187,6 +188,9 @@ public:
       c.error_user_data = signal_.get();
       return c;
    }
+   // No module registered the callback: the policies' answer is known without dispatching
+   // (no opinion, the initial answer), so nothing is set up, waited for or traced.
+   static bool nobody(const modkit_loader_slot &slot) { return slot.count == 0; }
    // How a module that completed without deciding is shown ("not_spam", "allow").
    void on_continue(std::string text) { continued_ = std::move(text); }
 
@@ -217,6 +221,11 @@ public:
    void wait(modkit::AsyncHandle &handle) {
       guard_.reset();
       std::unique_lock<std::mutex> lock(signal_->mutex);
+      if (!signal_->done) { // a module suspended: the HTTP loop goes on elsewhere meanwhile
+         lock.unlock();
+         will_block();
+         lock.lock();
+      }
       if (deadline_ns_ != 0) {
          const auto until = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns_)) +
                             std::chrono::seconds(1);
@@ -241,6 +250,7 @@ public:
    modkit::Outcome first_non_zero(const modkit_loader_slot &slot, T &answer, Invoke invoke, Check check,
                                   modkit::detail::same_t<T> deny) {
       modkit::Outcome out;
+      if (nobody(slot)) return answer = T{}, out;
       on_continue(describe(T{}));
       modkit::AsyncHandle handle = modkit::async::first_non_zero<T>(
          context(), slot, wrap_async(std::move(invoke)), done(out, answer, shown<T>()), deny, checked(check));
@@ -262,6 +272,7 @@ public:
    modkit::Outcome single(const modkit_loader_slot &slot, T &answer, Invoke invoke, Check check,
                           modkit::detail::same_t<T> deny) {
       modkit::Outcome out;
+      if (nobody(slot)) return answer = T{}, out;
       on_continue(describe(T{}));
       modkit::AsyncHandle handle = modkit::async::single<T>(context(), slot, wrap_async(std::move(invoke)),
                                                             done(out, answer, shown<T>()), deny, checked(check));
@@ -271,6 +282,7 @@ public:
    template <class Out, class Invoke, class Check, class Merge>
    modkit::Outcome merge(const modkit_loader_slot &slot, Invoke invoke, Check check, Merge merge_into) {
       modkit::Outcome out;
+      if (nobody(slot)) return out;
       on_continue("ok");
       modkit::AsyncHandle handle = modkit::async::merge<Out>(context(), slot, wrap_async(std::move(invoke)),
                                                              std::move(merge_into), done(out), checked(check));
@@ -332,7 +344,7 @@ public:
          break;
       }
       if (done.module_error) run_.outcome += " [" + done.module_error->errcode + "]";
-      if (ctx_.trace && !run_.answers.empty()) ctx_.trace->runs.push_back(run_);
+      if (ctx_.trace && !run_.answers.empty()) ctx_.trace->runs.push_back(std::move(run_));
       return done;
    }
 
@@ -356,12 +368,14 @@ private:
    static constexpr size_t none = SIZE_MAX;
 
    // What the waiting thread shares with the threads that drive the dispatch: the end, and the
-   // errors modules set. Owned jointly by the scope and the dispatch's done; mutex guards all.
+   // errors modules set. Owned jointly by the scope and the dispatch's done; mutex guards all but
+   // calling, which the dispatching thread stores before each module's call (relaxed: a module
+   // sets its error on that thread during the call, or on a thread the call was handed to).
    struct Signal {
       std::mutex mutex;
       std::condition_variable cv;
       bool done = false;
-      uint32_t calling = UINT32_MAX; // the module whose call is under way
+      std::atomic<uint32_t> calling{UINT32_MAX}; // the module whose call is under way
       std::vector<std::pair<uint32_t, ModuleError>> errors; // by module index, the last one kept
       void set() {
          {
@@ -371,10 +385,7 @@ private:
          cv.notify_all();
       }
       // A module's call begins: its call_set_error is recorded under its index.
-      void calling_module(uint32_t index) {
-         std::lock_guard<std::mutex> lock(mutex);
-         calling = index;
-      }
+      void calling_module(uint32_t index) { calling.store(index, std::memory_order_relaxed); }
       // modkit_call.on_error: checked by the loader already; on the module's thread.
       static void MODKIT_ABI take_error(void *self, modkit_call *, modkit_str errcode, modkit_str message,
                                         modkit_str extra) {
@@ -382,13 +393,14 @@ private:
          try {
             ModuleError e{std::string(errcode.data, errcode.size), std::string(message.data, message.size),
                           extra.data ? std::string(extra.data, extra.size) : std::string()};
+            const uint32_t calling = s.calling.load(std::memory_order_relaxed);
             std::lock_guard<std::mutex> lock(s.mutex);
             for (auto &[index, kept] : s.errors)
-               if (index == s.calling) {
+               if (index == calling) {
                   kept = std::move(e);
                   return;
                }
-            s.errors.emplace_back(s.calling, std::move(e));
+            s.errors.emplace_back(calling, std::move(e));
          } catch (...) {
             // Out of memory: the refusal goes out with the host's own errcode.
          }
@@ -437,15 +449,20 @@ private:
       const ModuleFrame frame(host_.module_name(e.module_index), run_.callback);
       return call();
    }
+   // Returns where the call's answer goes in the trace: none when nobody reads a trace (the
+   // HTTP server), so a module's call then records nothing.
    size_t begin(const modkit_loader_entry &e) {
       settle(continued_);
       signal_->calling_module(e.module_index);
+      if (!ctx_.trace) return none;
       // Pushed first, so annotate() and reject() inside invoke describe this module's call.
+      if (run_.answers.empty()) run_.answers.reserve(8);
       run_.answers.push_back({host_.module_name(e.module_index), ""});
       return run_.answers.size() - 1;
    }
    template <class... Out>
    modkit_status end(size_t at, const modkit_loader_entry &e, modkit_status status, Out *...out) {
+      if (at == none) return status;
       std::string &answer = run_.answers[at].answer;
       if (status == MODKIT_PENDING && suspendable_) {
          pending_ = at;
@@ -528,6 +545,7 @@ template <auto Member, class T, class... Args>
 modkit::Outcome first_suspendable(Scope &scope, const modkit_loader_slot &slot, T &answer, T deny,
                                   std::shared_ptr<Frame> frame, const Args &...args) {
    modkit::Outcome out;
+   if (Scope::nobody(slot)) return answer = T{}, out;
    scope.on_continue(scope.describe(T{}));
    modkit::AsyncHandle handle = modkit::async::first_non_zero<T>(
       scope.context(), slot, owned_invoke<Member>(scope, frame, args...),
@@ -555,6 +573,7 @@ Decision<bool> ask_all(ModuleHost &host, CallContext &ctx, const char *slot_name
    auto slot = scope.slot<Member>();
    bool allowed = true;
    modkit::Outcome out;
+   if (Scope::nobody(slot.raw())) return scope.finish(out, allowed, "allowed");
    scope.on_continue("allow");
    modkit::AsyncHandle handle = modkit::async::all_true(
       scope.context(), slot.raw(), owned_invoke<Member>(scope, std::make_shared<Frame>(), args...),
@@ -569,6 +588,7 @@ Done notify_all(ModuleHost &host, CallContext &ctx, const char *slot_name, const
    Scope scope(host, ctx, callback_name<Member>(slot_name));
    auto slot = scope.slot<Member>();
    modkit::Outcome out;
+   if (Scope::nobody(slot.raw())) return scope.finish(out);
    scope.on_continue("ok");
    modkit::AsyncHandle handle = modkit::async::run_all(
       scope.context(), slot.raw(), owned_invoke<Member>(scope, std::make_shared<Frame>(), args...),

@@ -3,6 +3,7 @@
 #include "homeserver_host.hpp"
 
 #include "app.hpp"
+#include "blocking.hpp"
 
 #include <modkit/loader.h>
 
@@ -152,6 +153,7 @@ void HomeserverHost::module_stopping(modkit_host *host, uint64_t wait_ms) {
    in.running -= cancelled.size();
    // Actions under way are waited for, bounded: one that outlives the bound is not told.
    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+   if (in.running != 0 || in.delivering != 0) will_block();
    if (!idle_.wait_until(lock, deadline, [&] { return in.running == 0; }))
       app_.log(MODKIT_LOG_WARNING, fmt::format("module '{}': {} homeserver action(s) still running after {} ms; "
                                                "they finish without telling it",

@@ -1,20 +1,22 @@
-// http_server.cpp - connections on one Boost.Asio I/O thread, handlers on a bounded worker pool.
+// http_server.cpp - connections and their requests on Boost.Asio, run by LoopThreads.
 //
-// Ownership and threads. Impl::io runs on the one thread that called run(); every Connection,
-// Impl::connections and the acceptor are touched only there, so they need no lock. A request is
-// handed to Impl::workers (WorkerPool, Limits::worker_threads threads) by value; the worker
-// runs the router, which takes the state's own locks, and posts the serialised response back to
-// io, where the Connection writes it. A connection reads its next request only after it has
-// written the last response, so pipelined requests are answered in order, one at a time, and a
-// connection never holds more than one worker. Slow or idle clients hold no worker at all: they
-// cost a socket, a timer and a buffer bounded by the head and body limits, until their deadline.
-// A module that suspends (MODKIT_PENDING) keeps its request's worker waiting, holding no lock and
-// no read section, for at most module_call_timeout_ms per callback (README.md says why).
+// Ownership and threads. Impl::io runs on whichever thread leads (loop_threads.hpp): every
+// Connection, Server::connections, Server::parked and the acceptor are touched only by the
+// handlers it runs, one at a time, so they need no lock. A complete request runs the router
+// inline, on the thread that read it; the router takes the state's own locks. When the lead
+// was passed on while the router ran (a module suspended its call, or the call was slow), the
+// serialised answer is posted to the loop instead of written here. A connection reads its next
+// request only after it has written the last response, so pipelined requests are answered in
+// order, one at a time, and a connection never has more than one request running. Slow or idle
+// clients hold no thread at all: they cost a socket, a timer and a buffer bounded by the head
+// and body limits, until their deadline. A module that suspends (MODKIT_PENDING) keeps its
+// request's thread waiting, holding no lock and no read section, for at most
+// module_call_timeout_ms per callback, while another thread runs the loop (README.md says why).
 #include "http_server.hpp"
 
 #include "app.hpp"
 #include "http_request.hpp"
-#include "worker_pool.hpp"
+#include "loop_threads.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -24,6 +26,7 @@
 #include <algorithm>
 #include <atomic>
 #include <set>
+#include <string_view>
 #include <chrono>
 
 namespace chat {
@@ -61,29 +64,42 @@ const char *reason(int status) {
    }
 }
 
+bool token_char(unsigned char c) {
+   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool same_name(std::string_view a, std::string_view b) { // ASCII, case-insensitive
+   if (a.size() != b.size()) return false;
+   for (size_t i = 0; i < a.size(); ++i)
+      if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+   return true;
+}
+
 // A header a module set can still not split the response: names are tokens, values have no
 // line breaks, and framing headers are the server's alone.
-bool safe_header(const std::string &name, const std::string &value) {
-   static const std::string token = "!#$%&'*+-.^_`|~";
+bool safe_header(std::string_view name, std::string_view value) {
    if (name.empty()) return false;
    for (const char c : name)
-      if (!std::isalnum(static_cast<unsigned char>(c)) && token.find(c) == std::string::npos) return false;
-   if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) return false;
-   std::string lower = name;
-   for (char &c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-   return lower != "content-length" && lower != "transfer-encoding" && lower != "connection" && lower != "content-type";
+      if (!token_char(static_cast<unsigned char>(c))) return false;
+   if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) return false;
+   for (const std::string_view framing : {"content-length", "transfer-encoding", "connection", "content-type"})
+      if (same_name(name, framing)) return false;
+   return true;
 }
 
 std::string serialize(const Response &r, bool keep_alive) {
    const int status = r.status >= 100 && r.status <= 599 ? r.status : 500;
-   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
    const bool type_ok = safe_header("x", r.content_type);
-   out += "Content-Type: " + (type_ok ? r.content_type : std::string("application/octet-stream")) + "\r\n";
+   std::string out;
+   out.reserve(160 + r.body.size());
+   out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason(status)).append("\r\n");
+   out.append("Content-Type: ").append(type_ok ? r.content_type : std::string("application/octet-stream")).append("\r\n");
    for (const auto &[name, value] : r.headers)
-      if (safe_header(name, value)) out += name + ": " + value + "\r\n";
-   out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-   out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-   return out + r.body;
+      if (safe_header(name, value)) out.append(name).append(": ").append(value).append("\r\n");
+   out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
+   out.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+   return out.append(r.body);
 }
 
 Response refusal_response(const HttpRefusal &refusal) {
@@ -97,18 +113,33 @@ struct Server {
    App &app;
    const Limits &limits;
    const bool admin_listener;
-   asio::io_context io{1};
+   // Several threads may run it (one leads; those that passed the lead on finish their
+   // handler inside run_one), so it is built for more than one.
+   asio::io_context io;
    tcp::acceptor acceptor{io};
    asio::steady_timer accept_retry{io};
-   size_t connections = 0; // open connections; I/O thread only
-   WorkerPool workers;
-   std::atomic<bool> stopped{false};
-   std::set<Connection *> parked; // connections holding a long-polling request; I/O thread only
+   size_t connections = 0; // open connections; the loop's handlers only
+   std::atomic<bool> stopped{false}, failed{false};
+   std::set<Connection *> parked; // connections holding a long-polling request; the loop's handlers only
+   // Up to worker_threads requests may wait on modules while one more thread runs the loop.
+   LoopThreads threads{[this] { return run_one(); }, limits.worker_threads + 1, slow_request};
 
-   Server(App &a, bool admin)
-      : app(a), limits(a.config().limits), admin_listener(admin), workers(a.config().limits.worker_threads) {}
+   // A request that holds the lead this long without saying it waits gives it up.
+   static constexpr std::chrono::microseconds slow_request{2000};
+
+   Server(App &a, bool admin) : app(a), limits(a.config().limits), admin_listener(admin) {}
 
    void accept();
+   bool run_one() {
+      try {
+         io.run_one();
+      } catch (const std::exception &e) { // the handlers catch their own errors: this is the loop's
+         app.log(MODKIT_LOG_ERROR, std::string("HTTP server stopped: ") + e.what());
+         failed = true;
+         io.stop();
+      }
+      return !io.stopped();
+   }
 };
 
 using Clock = std::chrono::steady_clock;
@@ -136,7 +167,7 @@ private:
       deadline_ = Clock::now() + std::chrono::milliseconds(ms);
       if (!timer_pending_ || deadline_ < expiry_) schedule();
    }
-   void disarm() { deadline_ = Clock::time_point::max(); } // a worker or a long poll has the request
+   void disarm() { deadline_ = Clock::time_point::max(); } // the router or a long poll has the request
 
    void schedule() {
       const auto &l = server_.limits;
@@ -194,30 +225,45 @@ private:
       auto request = std::make_shared<Request>(reader_.request(remote_));
       request->admin_listener = server_.admin_listener;
       request->may_hold = true;
+      request->traced = false; // nobody reads it here
       run(std::move(request), reader_.keep_alive());
    }
 
-   // Runs the router on a worker; the answer is written on the I/O thread, or the request is
-   // parked there when the handler asks to wait (long polling).
+   // What the router made of a request: the bytes to write, or a long poll to park.
+   struct Answer {
+      std::string wire;
+      std::optional<LongPoll> poll;
+   };
+
+   Answer respond(const Request &request, bool keep_alive) {
+      Answer a;
+      try {
+         Response response = server_.app.router().handle(request);
+         if (response.long_poll && response.long_poll->deadline_ms > now_ms()) a.poll = std::move(response.long_poll);
+         else a.wire = serialize(response, keep_alive);
+      } catch (...) { // the router answers every error itself; this is out of memory or worse
+         a.wire = serialize(json_response({{"errcode", "M_UNKNOWN"}, {"error", "Internal server error"}}, 500), false);
+      }
+      return a;
+   }
+
+   // Runs the router here, on the thread that leads the loop. If the lead passed on meanwhile,
+   // the connection belongs to the loop's new thread: the answer is posted there.
    void run(std::shared_ptr<Request> request, bool keep_alive) {
-      server_.workers.post([self = shared_from_this(), request, keep_alive] {
-         std::string wire;
-         std::optional<LongPoll> poll;
-         try {
-            Response response = self->server_.app.router().handle(*request);
-            if (response.long_poll && response.long_poll->deadline_ms > now_ms()) poll = std::move(response.long_poll);
-            else wire = serialize(response, keep_alive);
-         } catch (...) { // the router answers every error itself; this is out of memory or worse
-            wire = serialize(json_response({{"errcode", "M_UNKNOWN"}, {"error", "Internal server error"}}, 500), false);
-         }
-         asio::post(self->server_.io, [self, request, poll = std::move(poll), wire = std::move(wire), keep_alive]() mutable {
-            if (poll) return self->park(std::move(request), *poll, keep_alive);
-            self->write(std::move(wire), keep_alive ? After::next : After::close);
-         });
+      LoopThreads::begin_request();
+      Answer answer = respond(*request, keep_alive);
+      if (LoopThreads::end_request()) return deliver(std::move(request), std::move(answer), keep_alive);
+      asio::post(server_.io, [self = shared_from_this(), request, answer = std::move(answer), keep_alive]() mutable {
+         self->deliver(std::move(request), std::move(answer), keep_alive);
       });
    }
 
-   // Holds a long-polling request with no worker: a notifier waiter and a timer, whichever comes
+   void deliver(std::shared_ptr<Request> request, Answer answer, bool keep_alive) {
+      if (answer.poll) return park(std::move(request), *answer.poll, keep_alive);
+      write(std::move(answer.wire), keep_alive ? After::next : After::close);
+   }
+
+   // Holds a long-polling request with no thread: a notifier waiter and a timer, whichever comes
    // first runs it again. The connection reads nothing meanwhile (HTTP/1.1 answers in order).
    void park(std::shared_ptr<Request> request, const LongPoll &poll, bool keep_alive) {
       if (closed_ || server_.stopped) return close();
@@ -247,7 +293,7 @@ private:
    }
 
 public:
-   // Forgets the notifier's waiter and the timer (I/O thread, or after the I/O thread stopped).
+   // Forgets the notifier's waiter and the timer (the loop's handlers, or after the loop stopped).
    void unpark() {
       poll_timer_.cancel();
       if (waiter_) server_.app.state().notifier.cancel(waiter_);
@@ -310,12 +356,12 @@ private:
    tcp::socket socket_;
    asio::steady_timer timer_, poll_timer_;
    HttpRequestReader reader_;
-   std::shared_ptr<Request> parked_; // a long-polling request waiting (I/O thread only)
+   std::shared_ptr<Request> parked_; // a long-polling request waiting (the loop's handlers only)
    bool parked_keep_alive_ = false;
    uint64_t waiter_ = 0;
    std::string remote_, buffer_, out_;
    bool deadline_armed_ = false, closed_ = false;
-   Clock::time_point deadline_ = Clock::time_point::max(), expiry_{}; // I/O thread only
+   Clock::time_point deadline_ = Clock::time_point::max(), expiry_{}; // the loop's handlers only
    bool timer_pending_ = false;
 };
 
@@ -350,8 +396,8 @@ HttpServer::HttpServer(App &app, bool admin_listener) : impl_(std::make_unique<I
 
 HttpServer::~HttpServer() {
    stop();
-   impl_->workers.join();
-   // The I/O thread has stopped: no waiter may wake a connection of a server that is gone.
+   impl_->threads.join();
+   // The loop has stopped: no waiter may wake a connection of a server that is gone.
    while (!impl_->parked.empty()) (*impl_->parked.begin())->unpark();
 }
 
@@ -371,14 +417,11 @@ int HttpServer::bind(const std::string &host, int port) {
 }
 
 bool HttpServer::run() {
-   try {
-      impl_->io.run();
-      return true;
-   } catch (const std::exception &e) {
-      impl_->app.log(MODKIT_LOG_ERROR, std::string("HTTP server stopped: ") + e.what());
-      return false;
-   }
+   impl_->threads.run();
+   return !impl_->failed;
 }
+
+size_t HttpServer::threads() const { return impl_->threads.threads(); }
 
 void HttpServer::stop() {
    if (!impl_ || impl_->stopped.exchange(true)) return;
@@ -387,6 +430,7 @@ void HttpServer::stop() {
       impl->acceptor.close(ignored);
    });
    impl_->io.stop();
+   impl_->threads.stop();
 }
 
 } // namespace chat

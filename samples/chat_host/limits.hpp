@@ -22,7 +22,7 @@ struct Limits {
    uint64_t idle_timeout_ms = 60'000;    // a kept-alive connection may wait this long for its next request
    uint64_t write_timeout_ms = 30'000;   // a response must be taken within this
    size_t max_connections = 1024;        // open client connections; more are closed at once
-   size_t worker_threads = 8;            // run the router's (synchronous) handlers
+   size_t worker_threads = 8;            // requests that may wait on modules while the loop goes on (loop_threads.hpp)
 
    // ---- JSON and Matrix grammar (json_limits.cpp, identifiers.cpp) ----
    size_t max_json_depth = 64;       // nesting of arrays and objects in a request body; M_BAD_JSON

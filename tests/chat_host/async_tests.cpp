@@ -19,6 +19,17 @@ using json = nlohmann::json;
 using test::Host;
 using test::probe;
 
+#if defined(__SANITIZE_THREAD__)
+#define MODKIT_TEST_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MODKIT_TEST_UNDER_TSAN 1
+#endif
+#endif
+#ifndef MODKIT_TEST_UNDER_TSAN
+#define MODKIT_TEST_UNDER_TSAN 0
+#endif
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -207,9 +218,8 @@ TEST_CASE("a module that misses module_call_timeout_ms gets the slot's exception
    }
    SUBCASE("third-party rules' visibility check fails open: the change is allowed at the deadline") {
       const auto start = Clock::now();
-      const auto [status, body] =
-         s.call("PUT", "/_matrix/client/v3/directory/list/room/" + room, {{"visibility", "public"}}, alice);
-      CHECK_MESSAGE(status == 200, body.dump());
+      const auto answer = s.call("PUT", "/_matrix/client/v3/directory/list/room/" + room, {{"visibility", "public"}}, alice);
+      CHECK_MESSAGE(answer.first == 200, answer.second.dump());
       CHECK(ms_since(start) >= 190);
    }
    SUBCASE("is_3pid_allowed fails closed: the registration is refused at the deadline") {
@@ -243,12 +253,11 @@ TEST_CASE("a module answering within module_call_timeout_ms decides, on every po
    const std::string room = host.room(alice);
    CHECK(s.call("PUT", "/_matrix/client/v3/rooms/" + room + "/send/m.room.message/1", message("hi"), alice).first == 200);
    CHECK(s.call("PUT", "/_matrix/client/v3/directory/list/room/" + room, {{"visibility", "public"}}, alice).first == 403);
-   const auto [status, body] =
-      s.call("POST", "/_matrix/client/v3/register",
-             {{"username", "eve"}, {"password", "pw-eve"},
-              {"auth", {{"type", "m.login.email.identity"},
-                        {"threepid", {{"medium", "email"}, {"address", "eve@example.org"}}}}}});
-   CHECK_MESSAGE(status == 403, body.dump());
+   const auto answer = s.call("POST", "/_matrix/client/v3/register",
+                              {{"username", "eve"}, {"password", "pw-eve"},
+                               {"auth", {{"type", "m.login.email.identity"},
+                                         {"threepid", {{"medium", "email"}, {"address", "eve@example.org"}}}}}});
+   CHECK_MESSAGE(answer.first == 403, answer.second.dump());
 }
 
 TEST_CASE("callbacks whose outputs the host checks suspend too: buffers and extra outputs are read at completion") {
@@ -320,9 +329,13 @@ TEST_CASE("a suspended call holds no read section while its thread waits for the
    std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the module holds the call by now
    REQUIRE(pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready);
    REQUIRE(reader.load() != nullptr);
-   // A read section would block every unload and reload until the module answers.
+   // A read section would block every unload and reload until the module answers. The counts
+   // belong to the dispatching thread: peeking at them from here is the test's liberty, which
+   // ThreadSanitizer rightly reports, so under it the answer below is all that is checked.
+#if !MODKIT_TEST_UNDER_TSAN
    CHECK(__atomic_load_n(&reader.load()->depth, __ATOMIC_ACQUIRE) == 0);
    CHECK(__atomic_load_n(&reader.load()->active, __ATOMIC_ACQUIRE) == 0);
+#endif
    const auto decision = pending.get();
    CHECK(decision.outcome.kind == modkit::Outcome::Kind::no_opinion);
    CHECK(decision.outcome.status == MODKIT_OK);

@@ -459,9 +459,10 @@ TEST_CASE("client misc: the end-to-end encryption endpoints say this server does
       {"POST", "/keys/device_signing/upload"}, {"POST", "/keys/signatures/upload"}, {"GET", "/room_keys/version"},
       {"POST", "/room_keys/version"}, {"PUT", "/room_keys/version/1"}, {"GET", "/room_keys/keys"},
       {"PUT", "/room_keys/keys/!r:example.org"}, {"DELETE", "/room_keys/keys/!r:example.org/s1"}};
-   for (const auto &[method, path] : calls) {
+   for (const auto &call : calls) {
+      const std::string &path = call.second;
       CAPTURE(path);
-      const auto r = host.request(method, c + path, json::object(), token);
+      const auto r = host.request(call.first, c + path, json::object(), token);
       CHECK(r.status == 404);
       CHECK(test::errcode(r) == "M_UNRECOGNIZED");
       CHECK(Host::body(r)["error"].get<std::string>().find("End-to-end encryption is not supported") != std::string::npos);
