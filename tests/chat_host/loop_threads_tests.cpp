@@ -6,7 +6,9 @@
 #include "raw_http.hpp"
 #include "support.hpp"
 
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <vector>
 
 namespace loop_threads_tests {
@@ -101,6 +103,38 @@ TEST_CASE("loop threads: at most worker_threads requests wait while the loop run
       for (auto &s : senders) CHECK(s->read(20000).status == 200);
       CHECK(served.server.threads() == 2);
    }
+}
+
+TEST_CASE("loop threads: held and quick requests mixed on many connections are each answered once, in order") {
+   // Every message is held 5 ms by the module, so the loop changes hands all the time, among
+   // three threads at most; the quick requests in between must not be lost, doubled or reordered.
+   Host host({slow(5, false)}, {{"limits", {{"worker_threads", 2}}}});
+   const std::string alice = host.user("alice"), bob = host.user("bob");
+   const std::string room = host.room(alice);
+   Served served(*host.app);
+   constexpr int connections = 6, rounds = 10;
+   std::vector<std::thread> clients;
+   std::atomic<int> answered{0}, wrong{0};
+   for (int i = 0; i < connections; ++i)
+      clients.emplace_back([&, i] {
+         Raw raw(served.port);
+         for (int r = 0; r < rounds; ++r) {
+            // Pipelined: the message and the quick request go out together.
+            if (!raw.send(send(room, "mix-" + std::to_string(i) + "-" + std::to_string(r), alice) +
+                          get(c + "/account/whoami", bob)))
+               return;
+            const Reply held = raw.read(10000), quick = raw.read(10000);
+            if (held.status == 200 && held.json_body().contains("event_id") && quick.status == 200 &&
+                quick.json_body().value("user_id", "") == "@bob:example.org")
+               answered += 2;
+            else
+               ++wrong;
+         }
+      });
+   for (auto &t : clients) t.join();
+   CHECK(wrong == 0);
+   CHECK(answered == 2 * connections * rounds);
+   CHECK(served.server.threads() <= 3);
 }
 
 TEST_CASE("loop threads: a server stopped while a module holds a request waits for it, then is gone") {
