@@ -25,9 +25,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <string_view>
-#include <chrono>
 
 namespace chat {
 
