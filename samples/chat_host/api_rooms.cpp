@@ -322,13 +322,12 @@ Response send_message(Ctx &ctx) {
    const std::string txn_key = ctx.access_token + "|" + room_id + "|" + ctx.param("txn_id");
    {
       std::lock_guard<std::mutex> lock(app.state().mutex);
-      auto seen = app.state().txn_events.find(txn_key);
-      if (seen != app.state().txn_events.end()) return json_response({{"event_id", seen->second}});
+      if (const std::string *seen = app.state().txn_events.find(txn_key, now_ms())) return json_response({{"event_id", *seen}});
    }
    const std::string id = app.send_event(ctx, make_event(app, room_id, ctx.user_id, ctx.param("event_type"), ctx.body()),
                                          {true, true});
    std::lock_guard<std::mutex> lock(app.state().mutex);
-   app.state().txn_events[txn_key] = id;
+   app.state().txn_events.remember(txn_key, id, now_ms());
    return json_response({{"event_id", id}});
 }
 
@@ -469,8 +468,8 @@ Response redact(Ctx &ctx) {
    const std::string txn_key = ctx.access_token + "|" + room_id + "|redact|" + ctx.param("txn_id");
    {
       std::lock_guard<std::mutex> lock(app.state().mutex);
-      const State &s = app.state();
-      if (auto seen = s.txn_events.find(txn_key); seen != s.txn_events.end()) return json_response({{"event_id", seen->second}});
+      State &s = app.state();
+      if (const std::string *seen = s.txn_events.find(txn_key, now_ms())) return json_response({{"event_id", *seen}});
       auto e = s.events.find(target);
       if (e == s.events.end() || e->second.room_id != room_id) throw MatrixError(404, "M_NOT_FOUND", "Event not found.");
       if (e->second.sender != ctx.user_id) {
@@ -486,7 +485,7 @@ Response redact(Ctx &ctx) {
    content["redacts"] = target;
    const std::string id = app.send_event(ctx, make_event(app, room_id, ctx.user_id, "m.room.redaction", content), {true, true});
    std::lock_guard<std::mutex> lock(app.state().mutex);
-   app.state().txn_events[txn_key] = id;
+   app.state().txn_events.remember(txn_key, id, now_ms());
    return json_response({{"event_id", id}});
 }
 

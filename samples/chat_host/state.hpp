@@ -8,6 +8,7 @@
 
 #include "identifiers.hpp"
 #include "notifier.hpp"
+#include "transactions.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -135,9 +136,7 @@ public:
    std::map<std::string, std::map<std::string, AccountDataItem>> account_data; // user -> type
    std::map<std::string, std::map<std::string, std::map<std::string, AccountDataItem>>> room_account_data;
    std::map<std::string, Media> media;
-   // "token|room|txn" -> event ID. Hashed: it grows with every event sent, and its keys share
-   // long prefixes that make an ordered map's comparisons slow.
-   std::unordered_map<std::string, std::string> txn_events;
+   Transactions txn_events; // "token|room|txn" -> event ID, for 30 minutes
    std::map<std::string, std::string> directory;              // user ID -> lower-case search text
    std::map<std::string, std::vector<std::pair<int64_t, uint64_t>>> upload_history; // (ts, bytes)
    // user ID -> (ip, user agent) -> last seen (ms): get_user_ip_and_agents. At most

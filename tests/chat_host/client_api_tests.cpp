@@ -1,8 +1,9 @@
-// client_api_tests.cpp - push rules (the API and the evaluator), capabilities, discovery, devices
-// and the refused end-to-end encryption endpoints, through the router.
+// client_api_tests.cpp - push rules (the API and the evaluator), capabilities, discovery, devices,
+// the refused end-to-end encryption endpoints, and transaction IDs, through the router.
 #include "support.hpp"
 
 #include "push_rules.hpp"
+#include "transactions.hpp"
 
 #include <algorithm>
 
@@ -468,4 +469,36 @@ TEST_CASE("client misc: the end-to-end encryption endpoints say this server does
       CHECK(Host::body(r)["error"].get<std::string>().find("End-to-end encryption is not supported") != std::string::npos);
    }
    CHECK(host.request("POST", c + "/keys/upload", json::object()).status == 401);
+}
+
+TEST_CASE("transaction IDs: a retried send answers the same event, and IDs are forgotten after their time") {
+   Host host({probe("chat_a", "a")});
+   const std::string token = host.user("alice");
+   const std::string room = host.room(token);
+   const std::string path = "/_matrix/client/v3/rooms/" + room + "/send/m.room.message/retry-1";
+   const json content = {{"msgtype", "m.text"}, {"body", "once"}};
+   const auto first = host.request("PUT", path, content, token), again = host.request("PUT", path, content, token);
+   REQUIRE(first.status == 200);
+   REQUIRE(again.status == 200);
+   CHECK(Host::body(again)["event_id"] == Host::body(first)["event_id"]);
+   CHECK(host.app->state().txn_events.size() == 1);
+
+   SUBCASE("kept for keep_ms, then forgotten; one remembered again lives from its new time") {
+      chat::Transactions t(1000);
+      t.remember("a", "$1", 0);
+      t.remember("b", "$2", 0);
+      t.remember("b", "$3", 500);
+      REQUIRE(t.find("a", 999));
+      CHECK(*t.find("a", 999) == "$1");
+      CHECK_FALSE(t.find("a", 1000));
+      REQUIRE(t.find("b", 1200));
+      CHECK(*t.find("b", 1200) == "$3");
+      CHECK_FALSE(t.find("b", 1500));
+      CHECK(t.size() == 0);
+   }
+   SUBCASE("a host that sends for ever keeps only the last keep_ms of them") {
+      chat::Transactions t(1000);
+      for (int64_t now = 0; now < 100000; now += 10) t.remember("k" + std::to_string(now), "$e", now);
+      CHECK(t.size() == 100);
+   }
 }
