@@ -179,8 +179,9 @@ void App::commit_event(Ctx &ctx, Event event, const EventArg *arg) {
       }
    }
    // on_new_event fails open: a module's error is logged by the dispatch, never fails the request.
-   const EventArg built = arg ? EventArg{} : event_arg(event);
-   modules_->on_new_event(ctx.call, arg ? *arg : built, state_after);
+   EventArg built;
+   if (!arg) arg = &(built = event_arg(event));
+   modules_->on_new_event(ctx.call, *arg, state_after);
    // Other servers with members in the room receive the event (simulated: no network).
    if (deliver && !servers.empty()) {
       for (const auto &server : servers) {

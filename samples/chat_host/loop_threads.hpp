@@ -61,7 +61,7 @@ public:
    static void begin_request() noexcept;
    static bool end_request() noexcept;
 
-   // Threads that have run the loop so far (for tests and metrics). [any thread]
+   // Threads that have run the loop so far (tests read it). [any thread]
    size_t threads() const;
 
 private:

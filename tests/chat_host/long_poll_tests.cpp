@@ -12,10 +12,6 @@ namespace long_poll_tests {
 using namespace test;
 const std::string c = "/_matrix/client/v3";
 
-std::string get(const std::string &path, const std::string &token) {
-   return "GET " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n";
-}
-
 TEST_CASE("long polling: many waiting syncs hold no worker, and one message wakes them all") {
    // Two workers: were a waiting sync to keep one, the third request would starve.
    Host host({probe("chat_a", "a")}, {{"limits", {{"worker_threads", 2}}}});

@@ -17,15 +17,9 @@ using namespace test;
 using Clock = std::chrono::steady_clock;
 const std::string c = "/_matrix/client/v3";
 
-std::string get(const std::string &path, const std::string &token) {
-   return "GET " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n";
-}
-
 std::string send(const std::string &room, const std::string &txn, const std::string &token) {
-   const std::string body = R"({"msgtype": "m.text", "body": "hello"})";
-   return "PUT " + c + "/rooms/" + room + "/send/m.room.message/" + txn + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-          token + "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-          body;
+   return with_body("PUT", c + "/rooms/" + room + "/send/m.room.message/" + txn,
+                    R"({"msgtype": "m.text", "body": "hello"})", token);
 }
 
 json slow(int delay_ms, bool block) {
